@@ -1,0 +1,1 @@
+//! cepstra-feat (work in progress).

@@ -1,0 +1,1 @@
+//! cepstra-gmm (work in progress).

@@ -1,0 +1,1 @@
+//! cepstra-io (work in progress).

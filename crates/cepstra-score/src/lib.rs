@@ -1,0 +1,1 @@
+//! cepstra-score (work in progress).

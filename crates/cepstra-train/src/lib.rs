@@ -1,0 +1,1 @@
+//! cepstra-train (work in progress).
