@@ -131,7 +131,10 @@ sub subst {
 # Runs in the forked child: header, command, footer; exits 0 or 1.
 sub run_task {
   my ($task) = @_;
-  $SIG{INT} = $SIG{TERM} = $SIG{HUP} = 'DEFAULT';
+  # The driver signals our whole process group: the command gets the signal (a
+  # handler is reset by exec), we wait for it to end and still write the footer.
+  my $sig_seen;
+  $SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub { $sig_seen = $_[0]; };
   setpgrp(0, 0);    # own process group, so the driver can stop the whole pipeline
   my $log = subst($logfile, $task);
   my $c = subst($cmd, $task);
