@@ -281,6 +281,10 @@ if ($rc != 0 || $out !~ m/^(\d+)(?:;\S+)?\s*$/m) {
 }
 $jobid = $1;
 cancel_and_exit($caught) if $caught;
+if (open my $jl, '>>', "$qdir/$stem.jobs") {   # for humans: which Slurm job ran what
+  print $jl "$jobid " . strftime('%Y-%m-%dT%H:%M:%S', localtime) . " $sbatch\n";
+  close $jl;
+}
 
 # ---- wait -----------------------------------------------------------------------------
 my $grace = $ENV{CEPSTRA_SLURM_GRACE} // 20;
