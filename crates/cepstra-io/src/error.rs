@@ -1,0 +1,108 @@
+//! The error type of `cepstra-io`.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading or writing Kaldi-style files.
+///
+/// Messages name the file, and where it helps the key (utterance id) or line, so a user can find
+/// the bad entry without a debugger.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system error on a named file or command.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file, `-` (stdin/stdout) or pipe command.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Malformed object data (a matrix, vector, token, ...), before context is added.
+    #[error("{0}")]
+    Format(String),
+    /// An error reading or writing one entry of a Kaldi table.
+    #[error("{spec}{}: {reason}", key.as_ref().map(|k| format!(", utterance {k}")).unwrap_or_default())]
+    Table {
+        /// The r/wspecifier (or file) being read or written.
+        spec: String,
+        /// The key of the entry, when known.
+        key: Option<String>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A malformed rspecifier or wspecifier.
+    #[error("bad specifier '{spec}': {reason}")]
+    Spec {
+        /// The specifier as given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A line of a text file (`wav.scp`, `text`, `utt2spk`, an `scp` ...) is malformed.
+    #[error("{}:{line}: {reason}", path.display())]
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
+    /// A WAV file that cannot be used.
+    #[error("{source_name}: {reason}")]
+    Wav {
+        /// File name or `wav.scp` entry.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A piped command (`cmd |` or `| cmd`) failed.
+    #[error("command '{command}' failed: {status}")]
+    Command {
+        /// The shell command.
+        command: String,
+        /// Its exit status, as text.
+        status: String,
+    },
+    /// A data directory is inconsistent (see `validate-data-dir`).
+    #[error("{dir}: {reason}")]
+    DataDir {
+        /// The data directory.
+        dir: String,
+        /// The problem found.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Wraps an `std::io::Error` with the file it concerns.
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A `Format` error from anything printable.
+    pub fn format(msg: impl Into<String>) -> Self {
+        Error::Format(msg.into())
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        // Low-level readers do not know the file name; table code adds it.
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::Format("unexpected end of file (truncated data?)".into())
+        } else {
+            Error::Io {
+                path: String::from("<stream>"),
+                source: e,
+            }
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
