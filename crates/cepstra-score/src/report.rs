@@ -1,0 +1,272 @@
+//! The self-contained HTML report of `compute-accuracy --report`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::accuracy::{AccuracyReport, MISSING_COLUMN};
+use crate::error::Result;
+use crate::svg::{confusion_svg, esc, training_curves_svg, TrainingCurves};
+
+/// What the report shows besides the accuracy figures.
+///
+/// ```
+/// use cepstra_score::{AccuracyReport, ReportContext, UttLabel};
+/// let t = |u: &str, l: &str| UttLabel { utt: u.into(), label: l.into() };
+/// let r = AccuracyReport::compute(&[t("a", "1"), t("b", "2")], &[t("a", "1"), t("b", "1")])?;
+/// let ctx = ReportContext {
+///     title: "tidigits test".into(),
+///     command: "cepstra compute-accuracy data/test/text exp/mono/hyp.txt".into(),
+///     date: cepstra_score::utc_now(),
+///     curves: None,
+/// };
+/// let html = cepstra_score::render_html(&r, &ctx);
+/// assert!(html.contains("<svg") && html.contains("%SER 50.00 [ 1 / 2 ]"));
+/// # Ok::<(), cepstra_score::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportContext {
+    /// Page title (e.g. the experiment directory).
+    pub title: String,
+    /// The command line that produced the report, shown verbatim.
+    pub command: String,
+    /// When the report was made, shown verbatim (see [`utc_now`]).
+    pub date: String,
+    /// Training log-likelihood curves, if a model set was given.
+    pub curves: Option<TrainingCurves>,
+}
+
+const CSS: &str = r#"
+:root { --ink:#1d2329; --muted:#5b6670; --line:#dde3e8; --accent:#2171b5; --bad:#c62828; --card:#f5f8fb; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 28px 36px 40px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: var(--ink); background: #fff; }
+main { max-width: 1180px; margin: 0 auto; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 0 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+.meta { color: var(--muted); margin: 0 0 20px; font-size: 13px; }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; }
+.meta code { background: var(--card); padding: 2px 6px; border-radius: 4px; word-break: break-all; }
+.cards { display: flex; flex-wrap: wrap; gap: 14px; margin-bottom: 26px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 18px; min-width: 160px; }
+.card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.card .v { font-size: 24px; font-weight: 650; }
+.card .v.acc { color: var(--accent); font-size: 30px; }
+.card .s { color: var(--muted); font-size: 13px; }
+.warn { background: #fff6e5; border: 1px solid #f0c36d; border-radius: 6px; padding: 8px 12px; margin: 0 0 18px; font-size: 14px; }
+.row { display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start; margin-bottom: 30px; }
+section { margin-bottom: 30px; }
+.row section { margin-bottom: 0; }
+.note { color: var(--muted); font-size: 14px; }
+table { border-collapse: collapse; font-size: 14px; }
+th, td { padding: 5px 12px; border-bottom: 1px solid var(--line); }
+th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.avg td { font-weight: 600; border-top: 2px solid var(--line); }
+td.bar { width: 110px; }
+td.bar span { display: block; height: 8px; background: var(--accent); border-radius: 4px; opacity: .75; }
+td.low { color: var(--bad); font-weight: 600; }
+.errors td.hyp { color: var(--bad); }
+footer { color: var(--muted); font-size: 12px; margin-top: 34px; }
+"#;
+
+/// Renders the whole report as one HTML page: no scripts, no external styles, fonts or images
+/// (the plots are inline SVG), so it opens offline and in a sandboxed browser.
+pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    let title = if ctx.title.is_empty() {
+        "cepstra accuracy report"
+    } else {
+        ctx.title.as_str()
+    };
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+        esc(title)
+    );
+    let _ = writeln!(h, "<h1>{}</h1>", esc(title));
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">{} &middot; <code>{}</code></p>",
+        esc(&ctx.date),
+        esc(&ctx.command)
+    );
+
+    // Summary cards.
+    let _ = writeln!(
+        h,
+        "<div class=\"cards\" id=\"summary\">\
+         <div class=\"card\"><div class=\"k\">accuracy</div><div class=\"v acc\">{:.2}%</div><div class=\"s\">{} / {} correct</div></div>\
+         <div class=\"card\"><div class=\"k\">sentence error rate</div><div class=\"v\">{:.2}%</div><div class=\"s mono\">{}</div></div>\
+         <div class=\"card\"><div class=\"k\">classes</div><div class=\"v\">{}</div><div class=\"s\">{} hypothesis labels</div></div>\
+         <div class=\"card\"><div class=\"k\">errors</div><div class=\"v\">{}</div><div class=\"s\">{} missing from hypothesis</div></div>\
+         </div>",
+        100.0 * report.accuracy,
+        report.correct,
+        report.total,
+        report.ser_percent(),
+        esc(&report.ser_line()),
+        report.classes.len(),
+        report.confusion.hypothesis_labels.len(),
+        report.num_errors(),
+        report.missing_in_hyp.len()
+    );
+    if !report.missing_in_hyp.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"warn\">{} reference utterance(s) have no hypothesis; they count as errors: {}</p>",
+            report.missing_in_hyp.len(),
+            esc(&crate::accuracy::abbreviate(&report.missing_in_hyp, 20))
+        );
+    }
+    if !report.extra_in_hyp.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"warn\">{} hypothesis utterance(s) are not in the reference and were ignored: {}</p>",
+            report.extra_in_hyp.len(),
+            esc(&crate::accuracy::abbreviate(&report.extra_in_hyp, 20))
+        );
+    }
+
+    // Confusion matrix and per-class table side by side.
+    h.push_str("<div class=\"row\">\n<section id=\"confusion\">\n<h2>Confusion matrix</h2>\n");
+    h.push_str(&confusion_svg(&report.confusion));
+    h.push_str(
+        "\n<p class=\"note\">Rows: reference class; columns: hypothesis. Colour: share of the \
+         reference class; red outline: misrecognised.</p>\n</section>\n",
+    );
+    h.push_str("<section id=\"per-class\">\n<h2>Per-class results</h2>\n");
+    h.push_str(&class_table_html(report));
+    h.push_str("</section>\n</div>\n");
+
+    // Training curves.
+    h.push_str("<section id=\"training\">\n<h2>Training log-likelihood</h2>\n");
+    match &ctx.curves {
+        Some(c) if !c.per_class.is_empty() => {
+            h.push_str(&training_curves_svg(c));
+            h.push_str(
+                "\n<p class=\"note\">Average log-likelihood per frame of each class's training \
+                 data after each EM iteration.</p>\n",
+            );
+        }
+        _ => h.push_str(
+            "<p class=\"note\">No model set given (<code>--models</code>): training curves \
+             not shown.</p>\n",
+        ),
+    }
+    h.push_str("</section>\n");
+
+    // Errors.
+    let _ = writeln!(
+        h,
+        "<section id=\"errors\">\n<h2>Errors ({})</h2>",
+        report.errors.len()
+    );
+    if report.errors.is_empty() {
+        h.push_str("<p class=\"note\">No errors.</p>\n");
+    } else {
+        h.push_str(
+            "<table class=\"errors\">\n<thead><tr><th>utterance</th><th>reference</th>\
+             <th>hypothesis</th></tr></thead>\n<tbody>\n",
+        );
+        for e in &report.errors {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"hyp\">{}</td></tr>",
+                esc(&e.utt),
+                esc(&e.reference),
+                esc(e.hypothesis.as_deref().unwrap_or(MISSING_COLUMN))
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
+    let _ = write!(
+        h,
+        "<footer>Generated by cepstra-score {}.</footer>\n</main>\n</body>\n</html>\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    h
+}
+
+fn class_table_html(report: &AccuracyReport) -> String {
+    let mut h = String::from(
+        "<table class=\"classes\">\n<thead><tr><th>class</th><th class=\"num\">precision</th>\
+         <th class=\"num\">recall</th><th></th><th class=\"num\">F1</th><th class=\"num\">support</th></tr></thead>\n<tbody>\n",
+    );
+    for c in &report.classes {
+        let low = |v: f64| if v < 0.9 { " low" } else { "" };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num{}\">{:.4}</td><td class=\"num{}\">{:.4}</td>\
+             <td class=\"bar\"><span style=\"width:{:.1}%\"></span></td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td></tr>",
+            esc(&c.label),
+            low(c.precision),
+            c.precision,
+            low(c.recall),
+            c.recall,
+            100.0 * c.recall,
+            c.f1,
+            c.support
+        );
+    }
+    let (p, r, f) = report.macro_average();
+    let _ = writeln!(
+        h,
+        "<tr class=\"avg\"><td>macro avg</td><td class=\"num\">{p:.4}</td><td class=\"num\">{r:.4}</td>\
+         <td></td><td class=\"num\">{f:.4}</td><td class=\"num\">{}</td></tr>",
+        report.total
+    );
+    h.push_str("</tbody>\n</table>\n");
+    h
+}
+
+/// Renders the report and writes it to `path` atomically (temporary file, then rename).
+pub fn write_html_report(path: &Path, report: &AccuracyReport, ctx: &ReportContext) -> Result<()> {
+    crate::fsutil::write_atomic(path, render_html(report, ctx).as_bytes())
+}
+
+/// The current time in UTC as `YYYY-MM-DD HH:MM:SS UTC` (no time-zone database needed).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_utc(secs)
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        // 2000-02-29 12:34:56 UTC = 951827696 (leap day).
+        assert_eq!(format_utc(951_827_696), "2000-02-29 12:34:56 UTC");
+        // 2024-12-31 23:59:59 UTC = 1735689599.
+        assert_eq!(format_utc(1_735_689_599), "2024-12-31 23:59:59 UTC");
+    }
+}

@@ -1,0 +1,526 @@
+//! Hand-written SVG for the HTML report: the confusion heat-map and the training curves.
+//!
+//! Written by hand rather than with `plotters`: both plots are a few dozen elements, the output
+//! must be deterministic text inlined in a page with no external resources, and the heat-map
+//! needs per-cell counts, tooltips and error outlines that are simpler to emit directly.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::accuracy::{ConfusionMatrix, MISSING_COLUMN};
+
+/// Training log-likelihood curves, one per class, for the report's line chart.
+///
+/// `per_class[label][i]` is the average log-likelihood per frame after EM iteration
+/// `first_iteration + i` (non-finite values are left out of the line).
+///
+/// ```
+/// use cepstra_score::TrainingCurves;
+/// let mut curves = TrainingCurves::default();
+/// curves.per_class.insert("1".into(), vec![-62.0, -60.5, -60.1]);
+/// curves.per_class.insert("2".into(), vec![-64.2, -61.0, -60.7]);
+/// assert!(cepstra_score::training_curves_svg(&curves).contains("EM iteration"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingCurves {
+    /// The EM iteration number of the first value of each curve (0 = after initialisation).
+    pub first_iteration: usize,
+    /// Class label → average log-likelihood per frame, one value per iteration.
+    pub per_class: BTreeMap<String, Vec<f64>>,
+}
+
+/// Escapes text for HTML/SVG content and attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// ColorBrewer "Blues", light to dark.
+const BLUES: [(u8, u8, u8); 9] = [
+    (0xf7, 0xfb, 0xff),
+    (0xde, 0xeb, 0xf7),
+    (0xc6, 0xdb, 0xef),
+    (0x9e, 0xca, 0xe1),
+    (0x6b, 0xae, 0xd6),
+    (0x42, 0x92, 0xc6),
+    (0x21, 0x71, 0xb5),
+    (0x08, 0x51, 0x9c),
+    (0x08, 0x30, 0x6b),
+];
+
+fn blues(t: f64) -> String {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (BLUES.len() - 1) as f64;
+    let i = (x.floor() as usize).min(BLUES.len() - 2);
+    let f = x - i as f64;
+    let lerp = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (BLUES[i], BLUES[i + 1]);
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        lerp(a.0, b.0),
+        lerp(a.1, b.1),
+        lerp(a.2, b.2)
+    )
+}
+
+/// Series colours (matplotlib's tab10 plus two), cycled with dash patterns beyond twelve classes.
+const PALETTE: [&str; 12] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#ad494a",
+];
+const DASHES: [&str; 3] = ["", "6 3", "2 3"];
+
+const ERROR_RED: &str = "#d62728";
+
+/// Approximate width in pixels of `s` at `font_px` in a sans-serif face.
+fn text_width(s: &str, font_px: f64) -> f64 {
+    s.chars().count() as f64 * font_px * 0.62
+}
+
+/// The confusion heat-map: rows = reference ("reference" axis, left), columns = hypothesis
+/// ("hypothesis" axis, below), each cell coloured by its share of the reference class and
+/// labelled with its count; off-diagonal non-zero cells are outlined in red; a colour scale on
+/// the right. A `(missing)` column is added when reference utterances had no hypothesis.
+pub fn confusion_svg(cm: &ConfusionMatrix) -> String {
+    let mut cols: Vec<&str> = cm.hypothesis_labels.iter().map(String::as_str).collect();
+    if cm.has_missing() {
+        cols.push(MISSING_COLUMN);
+    }
+    let (n, m) = (cm.reference_labels.len(), cols.len());
+    let biggest = n.max(m).max(1) as f64;
+    let cell = (520.0 / biggest).clamp(18.0, 44.0).floor();
+    let count_font = (cell * 0.36).clamp(8.0, 14.0);
+    let tick_font = 13.0;
+
+    let row_tick_w = cm
+        .reference_labels
+        .iter()
+        .map(|l| text_width(l, tick_font))
+        .fold(0.0, f64::max);
+    let col_tick_w = cols
+        .iter()
+        .map(|l| text_width(l, tick_font))
+        .fold(0.0, f64::max);
+    let rotate_cols = col_tick_w > cell - 4.0;
+    let left = 34.0 + row_tick_w + 8.0;
+    let top = 12.0;
+    let (gw, gh) = (m as f64 * cell, n as f64 * cell);
+    let col_tick_h = if rotate_cols {
+        col_tick_w * 0.72 + 16.0
+    } else {
+        20.0
+    };
+    let bottom = col_tick_h + 34.0;
+    let legend_x = left + gw + 28.0;
+    let bar_w = 14.0;
+    let bar_h = gh.max(140.0);
+    let width = legend_x + bar_w + 44.0 + 24.0;
+    let height = top + bar_h.max(gh) + bottom + 8.0;
+
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="heatmap" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-labelledby="cm-title" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif">"#
+    );
+    let _ = write!(
+        s,
+        r#"<title id="cm-title">Confusion matrix: rows reference, columns hypothesis</title>"#
+    );
+    let _ = write!(
+        s,
+        r#"<defs><linearGradient id="cm-scale" x1="0" y1="1" x2="0" y2="0">"#
+    );
+    for (i, _) in BLUES.iter().enumerate() {
+        let t = i as f64 / (BLUES.len() - 1) as f64;
+        let _ = write!(s, r#"<stop offset="{:.3}" stop-color="{}"/>"#, t, blues(t));
+    }
+    s.push_str("</linearGradient></defs>");
+
+    // Cells.
+    for (i, rlab) in cm.reference_labels.iter().enumerate() {
+        let support: usize = cm.counts.row(i).sum() + cm.missing[i];
+        for (j, clab) in cols.iter().enumerate() {
+            let count = if j < cm.hypothesis_labels.len() {
+                cm.counts[[i, j]]
+            } else {
+                cm.missing[i]
+            };
+            let frac = if support > 0 {
+                count as f64 / support as f64
+            } else {
+                0.0
+            };
+            let (x, y) = (left + j as f64 * cell, top + i as f64 * cell);
+            let _ = write!(
+                s,
+                r##"<g><title>reference {} → hypothesis {}: {} of {} ({:.1}%)</title><rect x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="{}" stroke="#ffffff" stroke-width="1"/>"##,
+                esc(rlab),
+                esc(clab),
+                count,
+                support,
+                100.0 * frac,
+                blues(frac)
+            );
+            if i != j && count > 0 {
+                let _ = write!(
+                    s,
+                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="{ERROR_RED}" stroke-width="2"/>"#,
+                    x + 1.5,
+                    y + 1.5,
+                    cell - 3.0,
+                    cell - 3.0
+                );
+            }
+            let colour = if count == 0 {
+                "#b8c2cc"
+            } else if frac > 0.55 {
+                "#ffffff"
+            } else {
+                "#1a1a1a"
+            };
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" font-size="{count_font:.0}" text-anchor="middle" dominant-baseline="central" fill="{colour}">{count}</text></g>"#,
+                x + cell / 2.0,
+                y + cell / 2.0
+            );
+        }
+    }
+    // Grid frame.
+    let _ = write!(
+        s,
+        r##"<rect x="{left:.1}" y="{top:.1}" width="{gw:.1}" height="{gh:.1}" fill="none" stroke="#5f6b77" stroke-width="1"/>"##
+    );
+
+    // Row ticks and axis title.
+    for (i, rlab) in cm.reference_labels.iter().enumerate() {
+        let _ = write!(
+            s,
+            r##"<text class="tick" x="{:.1}" y="{:.1}" font-size="{tick_font:.0}" text-anchor="end" dominant-baseline="central" fill="#222">{}</text>"##,
+            left - 6.0,
+            top + (i as f64 + 0.5) * cell,
+            esc(rlab)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text class="axis-label" x="14" y="{:.1}" font-size="14" font-weight="600" text-anchor="middle" transform="rotate(-90 14 {:.1})" fill="#222">reference</text>"##,
+        top + gh / 2.0,
+        top + gh / 2.0
+    );
+
+    // Column ticks and axis title.
+    for (j, clab) in cols.iter().enumerate() {
+        let cx = left + (j as f64 + 0.5) * cell;
+        let ty = top + gh + 14.0;
+        if rotate_cols {
+            let _ = write!(
+                s,
+                r##"<text class="tick" x="{cx:.1}" y="{ty:.1}" font-size="{tick_font:.0}" text-anchor="end" transform="rotate(-45 {cx:.1} {ty:.1})" fill="#222">{}</text>"##,
+                esc(clab)
+            );
+        } else {
+            let _ = write!(
+                s,
+                r##"<text class="tick" x="{cx:.1}" y="{ty:.1}" font-size="{tick_font:.0}" text-anchor="middle" dominant-baseline="hanging" fill="#222">{}</text>"##,
+                esc(clab)
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r##"<text class="axis-label" x="{:.1}" y="{:.1}" font-size="14" font-weight="600" text-anchor="middle" fill="#222">hypothesis</text>"##,
+        left + gw / 2.0,
+        top + gh + col_tick_h + 22.0
+    );
+
+    // Colour scale legend.
+    let _ = write!(
+        s,
+        r##"<g class="legend"><rect x="{legend_x:.1}" y="{top:.1}" width="{bar_w:.1}" height="{bar_h:.1}" fill="url(#cm-scale)" stroke="#5f6b77" stroke-width="0.5"/>"##
+    );
+    for k in 0..=4 {
+        let t = k as f64 / 4.0;
+        let y = top + bar_h * (1.0 - t);
+        let _ = write!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#5f6b77"/><text x="{:.1}" y="{y:.1}" font-size="11" dominant-baseline="central" fill="#222">{:.0}%</text>"##,
+            legend_x + bar_w,
+            legend_x + bar_w + 4.0,
+            legend_x + bar_w + 6.0,
+            t * 100.0
+        );
+    }
+    let lx = legend_x + bar_w + 50.0;
+    let ly = top + bar_h / 2.0;
+    let _ = write!(
+        s,
+        r##"<text x="{lx:.1}" y="{ly:.1}" font-size="12" text-anchor="middle" transform="rotate(-90 {lx:.1} {ly:.1})" fill="#444">share of reference class</text></g>"##
+    );
+    s.push_str("</svg>");
+    s
+}
+
+/// A "nice" tick step (1, 2 or 5 × 10^k) giving about `target` intervals over `range`.
+fn nice_step(range: f64, target: f64) -> f64 {
+    let raw = (range / target).max(f64::MIN_POSITIVE);
+    let mag = 10f64.powf(raw.log10().floor());
+    let norm = raw / mag;
+    let nice = if norm < 1.5 {
+        1.0
+    } else if norm < 3.0 {
+        2.0
+    } else if norm < 7.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let mut v = Vec::new();
+    let mut k = (lo / step).ceil();
+    while k * step <= hi + step * 1e-9 && v.len() < 100 {
+        v.push(k * step);
+        k += 1.0;
+    }
+    v
+}
+
+fn decimals_for(step: f64) -> usize {
+    if step >= 1.0 {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    }
+}
+
+/// The training curves as an SVG line chart: x = EM iteration, y = average log-likelihood per
+/// frame, one line (colour, and dash pattern beyond twelve classes) per class, a legend on the
+/// right, axis labels and grid lines.
+pub fn training_curves_svg(curves: &TrainingCurves) -> String {
+    let n_classes = curves.per_class.len();
+    let max_len = curves.per_class.values().map(Vec::len).max().unwrap_or(0);
+    let finite = || {
+        curves
+            .per_class
+            .values()
+            .flat_map(|v| v.iter().copied())
+            .filter(|v| v.is_finite())
+    };
+    let (mut ymin, mut ymax) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !ymin.is_finite() {
+        (ymin, ymax) = (0.0, 1.0);
+    }
+    if ymax - ymin < 1e-9 {
+        (ymin, ymax) = (ymin - 0.5, ymax + 0.5);
+    }
+    let pad = 0.05 * (ymax - ymin);
+    let ystep = nice_step(ymax - ymin + 2.0 * pad, 6.0);
+    let (ylo, yhi) = (
+        ((ymin - pad) / ystep).floor() * ystep,
+        ((ymax + pad) / ystep).ceil() * ystep,
+    );
+    let x0 = curves.first_iteration as f64;
+    let (xlo, xhi) = (x0, x0 + (max_len.max(2) - 1) as f64);
+    let xstep = nice_step(xhi - xlo, 10.0).max(1.0).round();
+
+    let tick_font = 12.0;
+    let ydec = decimals_for(ystep);
+    let ylab_w = ticks(ylo, yhi, ystep)
+        .iter()
+        .map(|v| text_width(&format!("{v:.ydec$}"), tick_font))
+        .fold(0.0, f64::max);
+    let left = 30.0 + ylab_w + 10.0;
+    let top = 14.0;
+    let pw = 540.0;
+    let ph = (n_classes as f64 * 20.0 + 10.0).max(320.0);
+    let bottom = 52.0;
+    let legend_x = left + pw + 22.0;
+    let legend_w = 40.0
+        + curves
+            .per_class
+            .keys()
+            .map(|k| text_width(k, 13.0))
+            .fold(text_width("class", 13.0), f64::max);
+    let width = legend_x + legend_w + 10.0;
+    let height = top + ph + bottom;
+    let sx = |x: f64| left + (x - xlo) / (xhi - xlo) * pw;
+    let sy = |y: f64| top + (yhi - y) / (yhi - ylo) * ph;
+
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="curves" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-labelledby="ll-title" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif">"#
+    );
+    s.push_str(r#"<title id="ll-title">Training log-likelihood per class by EM iteration</title>"#);
+    let _ = write!(
+        s,
+        r##"<rect x="{left:.1}" y="{top:.1}" width="{pw:.1}" height="{ph:.1}" fill="#fbfcfd" stroke="none"/>"##
+    );
+    // Grid and ticks.
+    for y in ticks(ylo, yhi, ystep) {
+        let py = sy(y);
+        let _ = write!(
+            s,
+            r##"<line x1="{left:.1}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#e3e7eb"/><text class="tick" x="{:.1}" y="{py:.1}" font-size="{tick_font:.0}" text-anchor="end" dominant-baseline="central" fill="#222">{}</text>"##,
+            left + pw,
+            left - 6.0,
+            format!("{y:.ydec$}").replace('-', "−")
+        );
+    }
+    for x in ticks(xlo, xhi, xstep) {
+        let px = sx(x);
+        let _ = write!(
+            s,
+            r##"<line x1="{px:.1}" y1="{top:.1}" x2="{px:.1}" y2="{:.1}" stroke="#e3e7eb"/><text class="tick" x="{px:.1}" y="{:.1}" font-size="{tick_font:.0}" text-anchor="middle" dominant-baseline="hanging" fill="#222">{x:.0}</text>"##,
+            top + ph,
+            top + ph + 6.0
+        );
+    }
+    // Axes.
+    let _ = write!(
+        s,
+        r##"<path d="M{left:.1},{top:.1}V{:.1}H{:.1}" fill="none" stroke="#5f6b77" stroke-width="1"/>"##,
+        top + ph,
+        left + pw
+    );
+    let _ = write!(
+        s,
+        r##"<text class="axis-label" x="{:.1}" y="{:.1}" font-size="14" font-weight="600" text-anchor="middle" fill="#222">EM iteration</text>"##,
+        left + pw / 2.0,
+        top + ph + 40.0
+    );
+    let ay = top + ph / 2.0;
+    let _ = write!(
+        s,
+        r##"<text class="axis-label" x="14" y="{ay:.1}" font-size="14" font-weight="600" text-anchor="middle" transform="rotate(-90 14 {ay:.1})" fill="#222">average log-likelihood per frame</text>"##
+    );
+
+    // Series.
+    let markers = max_len <= 40;
+    for (k, (label, values)) in curves.per_class.iter().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let dash = DASHES[(k / PALETTE.len()) % DASHES.len()];
+        let dash_attr = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{dash}""#)
+        };
+        let _ = write!(s, r#"<g class="series"><title>{}</title>"#, esc(label));
+        // Split at non-finite values.
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+        for (i, &v) in values.iter().enumerate() {
+            if v.is_finite() {
+                run.push((sx(x0 + i as f64), sy(v)));
+            } else if !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
+        }
+        if !run.is_empty() {
+            runs.push(run);
+        }
+        for r in &runs {
+            if r.len() > 1 {
+                let pts: Vec<String> = r.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                let _ = write!(
+                    s,
+                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr} stroke-linejoin="round"/>"#,
+                    pts.join(" ")
+                );
+            }
+            if markers || r.len() == 1 {
+                for (x, y) in r {
+                    let _ = write!(
+                        s,
+                        r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.8" fill="{colour}"/>"#
+                    );
+                }
+            }
+        }
+        s.push_str("</g>");
+    }
+
+    // Legend.
+    let _ = write!(
+        s,
+        r##"<g class="legend"><text x="{legend_x:.1}" y="{:.1}" font-size="13" font-weight="600" fill="#222">class</text>"##,
+        top + 4.0
+    );
+    for (k, label) in curves.per_class.keys().enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        let dash = DASHES[(k / PALETTE.len()) % DASHES.len()];
+        let y = top + 24.0 + k as f64 * 20.0;
+        let dash_attr = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(r#" stroke-dasharray="{dash}""#)
+        };
+        let _ = write!(
+            s,
+            r##"<line x1="{legend_x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2"{dash_attr}/><circle cx="{:.1}" cy="{y:.1}" r="2.8" fill="{colour}"/><text x="{:.1}" y="{y:.1}" font-size="13" dominant-baseline="central" fill="#222">{}</text>"##,
+            legend_x + 24.0,
+            legend_x + 12.0,
+            legend_x + 30.0,
+            esc(label)
+        );
+    }
+    s.push_str("</g></svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(esc("<unk> & \"x\""), "&lt;unk&gt; &amp; &quot;x&quot;");
+    }
+
+    #[test]
+    fn blues_ends() {
+        assert_eq!(blues(0.0), "#f7fbff");
+        assert_eq!(blues(1.0), "#08306b");
+        assert_eq!(blues(f64::NAN), "#f7fbff");
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(10.0, 5.0), 2.0);
+        assert_eq!(nice_step(7.0, 6.0), 1.0);
+        assert!((nice_step(0.3, 6.0) - 0.05).abs() < 1e-12);
+        assert_eq!(ticks(-3.5, 1.0, 1.0), vec![-3.0, -2.0, -1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn curves_svg_skips_non_finite_and_handles_empty() {
+        let mut c = TrainingCurves::default();
+        c.per_class
+            .insert("a".into(), vec![-3.0, f64::NAN, -2.0, -1.5]);
+        let svg = training_curves_svg(&c);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        // One isolated point, then a two-point line.
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        let empty = training_curves_svg(&TrainingCurves::default());
+        assert!(empty.starts_with("<svg") && empty.ends_with("</svg>"));
+    }
+}
