@@ -76,13 +76,17 @@ packages: $(ver "${pk[@]}")"
 if ! $dry_run && [ -f "$out/.done" ] && [ "$(cat "$out/synth.conf" 2>/dev/null)" = "$conf" ]; then
   echo "$0: $out is up to date" >&2; exit 0
 fi
-# Only files this script made earlier (the marker keeps a mistyped OUTDIR from being emptied).
-if [ -d "$out/wav" ] && [ ! -f "$out/synth.conf" ] && [ ! -d "$out/.tmp" ]; then
-  echo "$0: $out/wav exists but was not made by this script; choose another OUTDIR" >&2; exit 1
+if $dry_run; then
+  tmp=$(mktemp -d)   # OUTDIR is left alone
+else
+  # Only files this script made earlier (the check keeps a mistyped OUTDIR from being emptied).
+  if [ -d "$out/wav" ] && [ ! -f "$out/synth.conf" ] && [ ! -d "$out/.tmp" ]; then
+    echo "$0: $out/wav exists but was not made by this script; choose another OUTDIR" >&2; exit 1
+  fi
+  rm -rf "$out/train" "$out/test" "$out/wav" "$out/.tmp" "$out/.done" "$out/synth.conf"
+  mkdir -p "$out/train" "$out/test" "$out/wav" "$out/.tmp"
+  tmp=$out/.tmp
 fi
-rm -rf "$out/train" "$out/test" "$out/wav" "$out/.tmp" "$out/.done" "$out/synth.conf"
-mkdir -p "$out/train" "$out/test" "$out/wav" "$out/.tmp"
-tmp=$out/.tmp
 
 # ---- speaker table: split spk engine voice.  espeak-ng: 7 accents x (4 train + 1 test) variants; the 7 test
 # variants never occur in train.  flite: kal rms slt train, awb (Scottish male) test; slt, the only natural

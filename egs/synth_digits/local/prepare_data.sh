@@ -1,0 +1,1 @@
+../../tidigits/local/prepare_data.sh

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# recipes/score.sh: classify the utterances of a data dir with a model set (the class whose GMM gives the
+# highest total log-likelihood wins) and score the hypotheses against <data-dir>/text.
+# Writes <dir>/scores.tsv (utt, then one total log-likelihood per class), <dir>/hyp.txt (utt label),
+# <dir>/acc.txt (the accuracy, as the coursework writes it), <dir>/accuracy.txt (the "%SER" and
+# "accuracy 0.9818 (108/110)" lines), <dir>/report.html; logs in <dir>/log/.
+# Run from an egs dir (it sources ./path.sh when there is one).
+
+# Begin configuration section.
+nj=1
+cmd=run.pl
+classify_opts=    # e.g. "--normalize-per-frame" or "--threshold -60 --unk <unk>"
+# End configuration section.
+
+echo "$0 $*" >&2
+
+# shellcheck source=/dev/null
+[ -f ./path.sh ] && . ./path.sh
+root=$(cd "$(dirname "$0")/.." && pwd)
+PATH=$PATH:$root/scripts
+help_message="usage: $0 [options] <model-set> <data-dir> <dir>
+ e.g.: $0 exp/classes_full_k5_s0/final.mdl data/test exp/classes_full_k5_s0/score_test
+Options:
+  --nj <n>                     # parallel classification jobs [$nj]
+  --cmd <run.pl|slurm.pl ...>  # how to run the jobs [$cmd]
+  --classify-opts <opts>       # extra options of cepstra classify [$classify_opts]"
+# shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
+. "$root/scripts/parse_options.sh"
+set -euo pipefail
+
+if [ $# -ne 3 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
+mdl=$1; data=$2; dir=$3
+
+command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
+for f in "$mdl" "$data/feats.scp" "$data/text"; do
+  [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
+done
+mkdir -p "$dir/log"
+rm -f "$dir/hyp.txt" "$dir/scores.tsv" "$dir/acc.txt" "$dir/accuracy.txt" "$dir/report.html"
+read -ra opt_words <<< "$classify_opts"
+
+if [ "$nj" -eq 1 ]; then
+  # shellcheck disable=SC2086  # $cmd may carry options
+  $cmd "$dir/log/classify.log" \
+    cepstra classify "${opt_words[@]}" "$mdl" "scp:$data/feats.scp" "$dir/scores.tsv" "$dir/hyp.txt"
+else
+  split_data.sh --per-utt "$data" "$nj"
+  sdata=$data/split${nj}utt
+  # shellcheck disable=SC2086
+  $cmd JOB=1:"$nj" "$dir/log/classify.JOB.log" \
+    cepstra classify "${opt_words[@]}" "$mdl" "scp:$sdata/JOB/feats.scp" "$dir/scores.JOB.tsv" "$dir/hyp.JOB.txt"
+  # merge, C-sorted by utterance; the score files share one header line
+  for ((n = 1; n <= nj; n++)); do cat "$dir/hyp.$n.txt"; done | sort -k1,1 > "$dir/hyp.txt"
+  { head -n 1 "$dir/scores.1.tsv"
+    for ((n = 1; n <= nj; n++)); do tail -n +2 "$dir/scores.$n.tsv"; done | sort -t "$(printf '\t')" -k1,1
+  } > "$dir/scores.tsv"
+  for ((n = 1; n <= nj; n++)); do rm -f "$dir/hyp.$n.txt" "$dir/scores.$n.tsv"; done
+fi
+
+nh=$(wc -l < "$dir/hyp.txt"); nr=$(wc -l < "$data/text")
+[ "$nh" -eq "$nr" ] || echo "$0: warning: $nh hypotheses for $nr reference utterances" >&2
+
+if ! cepstra compute-accuracy --report "$dir/report.html" --acc-out "$dir/acc.txt" --models "$mdl" \
+       "$data/text" "$dir/hyp.txt" > "$dir/accuracy.txt" 2> "$dir/log/compute_accuracy.log"; then
+  cat "$dir/log/compute_accuracy.log" >&2
+  echo "$0: cepstra compute-accuracy failed (log: $dir/log/compute_accuracy.log)" >&2; exit 1
+fi
+# per-class precision/recall and the confusion matrix are in the log; here the summary
+grep -h '%SER' "$dir/log/compute_accuracy.log" "$dir/accuracy.txt" | sed "s|^|$0: $dir: |" >&2 || true
+echo "$0: $dir: $(tail -n 1 "$dir/accuracy.txt"); report: $dir/report.html" >&2

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# recipes/train_classes.sh: one GMM per class label (per digit), trained by EM whose statistics are
+# accumulated in --nj parallel jobs through --cmd, summed and estimated, pass by pass (the acc -> sum -> est
+# loop of Kaldi's sid/train_diag_ubm.sh).  --nj 1 runs the same code path, and gives the same model set.
+#   cepstra init-classes   per-class k-means initialisation on all the data        -> EXPDIR/0.mdl
+#   for x in 0 .. num_iters-1:
+#     cepstra acc-classes  EXPDIR/x.mdl on split JOB                               -> EXPDIR/x.JOB.acc
+#     cepstra est-classes  sums EXPDIR/x.{1..nj}.acc, estimates                    -> EXPDIR/(x+1).mdl
+#   EXPDIR/final.mdl = the last model set; logs in EXPDIR/log/.
+# Run from an egs dir (it sources ./path.sh when there is one).
+
+# Begin configuration section.
+nj=4
+cmd=run.pl
+num_gauss=5        # Gaussians per class
+covariance=full    # full or diag
+num_iters=5        # EM passes after the k-means initialisation
+seed=0             # seed of the k-means initialisation
+gmm_opts=          # more options for init-classes, e.g. "--init kmeans"
+est_opts=          # options for est-classes (floors etc.)
+stage=-1           # -1: from the initialisation; x: from EM pass x
+cleanup=true       # remove the statistics after each pass
+# End configuration section.
+
+echo "$0 $*" >&2
+
+# shellcheck source=/dev/null
+[ -f ./path.sh ] && . ./path.sh
+root=$(cd "$(dirname "$0")/.." && pwd)
+PATH=$PATH:$root/scripts
+help_message="usage: $0 [options] <data-dir> <exp-dir>
+ e.g.: $0 --nj 4 --num-gauss 5 data/train exp/classes_full_k5_s0
+<data-dir> needs feats.scp (the final features: CMN and deltas already applied) and text (utt label).
+Options:
+  --nj <n>                     # parallel jobs per EM pass [$nj]
+  --cmd <run.pl|slurm.pl ...>  # how to run the jobs [$cmd]
+  --num-gauss <k>              # Gaussians per class [$num_gauss]
+  --covariance <full|diag>     # [$covariance]
+  --num-iters <n>              # EM passes [$num_iters]
+  --seed <s>                   # k-means initialisation seed [$seed]
+  --gmm-opts <opts>            # extra options of cepstra init-classes [$gmm_opts]
+  --est-opts <opts>            # extra options of cepstra est-classes [$est_opts]
+  --stage <n>                  # resume: -1 = init, x = EM pass x [$stage]
+  --cleanup <true|false>       # remove the accumulators after use [$cleanup]"
+# shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
+. "$root/scripts/parse_options.sh"
+set -euo pipefail
+
+if [ $# -ne 2 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
+data=$1; dir=$2
+
+command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
+for f in "$data/feats.scp" "$data/text"; do
+  [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
+done
+[[ $num_iters =~ ^[0-9]+$ ]] || { echo "$0: --num-iters must be a number >= 0, got $num_iters" >&2; exit 1; }
+mkdir -p "$dir/log"
+split_data.sh "$data" "$nj"
+sdata=$data/split$nj
+
+read -ra gmm_opt_words <<< "$gmm_opts"
+read -ra est_opt_words <<< "$est_opts"
+if [ "$stage" -le -1 ]; then
+  echo "$0: initialising $num_gauss-Gaussian $covariance-covariance GMMs per class (k-means, seed $seed)" >&2
+  # shellcheck disable=SC2086  # $cmd may carry options
+  $cmd "$dir/log/init.log" \
+    cepstra init-classes "--num-gauss=$num_gauss" "--covariance=$covariance" "--seed=$seed" "${gmm_opt_words[@]}" \
+      "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
+fi
+
+for ((x = 0; x < num_iters; x++)); do
+  [ "$stage" -le "$x" ] || continue
+  echo "$0: EM pass $x: accumulating in $nj jobs" >&2
+  # shellcheck disable=SC2086
+  $cmd JOB=1:"$nj" "$dir/log/acc.$x.JOB.log" \
+    cepstra acc-classes "$dir/$x.mdl" "scp:$sdata/JOB/feats.scp" "$sdata/JOB/text" "$dir/$x.JOB.acc"
+  accs=()
+  for ((n = 1; n <= nj; n++)); do accs+=("$dir/$x.$n.acc"); done
+  # shellcheck disable=SC2086
+  $cmd "$dir/log/update.$x.log" \
+    cepstra est-classes "${est_opt_words[@]}" "$dir/$x.mdl" "${accs[@]}" "$dir/$((x + 1)).mdl"
+  if $cleanup; then rm -f "${accs[@]}"; fi
+done
+
+[ -f "$dir/$num_iters.mdl" ] || { echo "$0: $dir/$num_iters.mdl was not made" >&2; exit 1; }
+cp "$dir/$num_iters.mdl" "$dir/final.mdl.tmp" && mv "$dir/final.mdl.tmp" "$dir/final.mdl"
+echo "$0: Succeeded: $dir/final.mdl" >&2
