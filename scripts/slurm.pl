@@ -13,7 +13,8 @@
 #
 # How completion is decided. Each task writes its exit code into a status file
 # (<logdir>/q/<name>.<run-id>.status.<task>) as its very last action; the driver
-# polls for those files (every 0.1 s at first, backing off to 2 s). Slurm's own
+# polls for those files (every 0.1 s at first, then every 5% of the time waited so
+# far, at most every 2 s). Slurm's own
 # verdict is not trusted alone: `sbatch --wait` polls at 2, 10, 42 s..., and a task
 # whose launch failed on a node can be reported COMPLETED with exit 0. squeue is
 # used only to notice tasks that left the queue without writing a status; after a
@@ -150,7 +151,7 @@ my @mapped;
 for my $k (sort keys %opt) {
   my $v = $opt{$k};
   if (exists $fixed{"$k=$v"}) {
-    push @mapped, $fixed{"$k=$v"};
+    push @mapped, $fixed{"$k=$v"} if $fixed{"$k=$v"} ne '';
   } elsif (exists $star{$k}) {
     (my $s = $star{$k}) =~ s/\$0/$v/g;
     push @mapped, $s;
@@ -291,7 +292,7 @@ my $grace = $ENV{CEPSTRA_SLURM_GRACE} // 20;
 my %pending = map { $_ => 1 } $jobstart .. $jobend;
 my %code;                  # task -> exit code, from its status file (missing = failed)
 my %gone_since;            # task -> time it was first seen missing from squeue
-my $delay = 0.1;
+my $t_submit = time;
 my $next_squeue = time + 1;
 
 sub read_statuses {
@@ -361,8 +362,12 @@ while (%pending) {
     $next_squeue = $now + 3;
   }
   last unless %pending;
+  # poll every 0.1 s at first, then at 5% of the time waited so far (at most 2 s):
+  # a task that ends is seen within 0.1 s for short arrays, and polling costs at
+  # most a few percent of a long run's wall time
+  my $delay = 0.05 * ($now - $t_submit);
+  $delay = $delay < 0.1 ? 0.1 : ($delay > 2 ? 2 : $delay);
   sleep(%gone_since ? 0.5 : $delay);
-  $delay = $delay * 1.3 > 2 ? 2 : $delay * 1.3;
 }
 
 unlink map { "$qdir/$status_prefix$_" } $jobstart .. $jobend;
