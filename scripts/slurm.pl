@@ -22,6 +22,10 @@
 # that show new files late) such a task counts as failed. SIGINT, SIGTERM and
 # SIGHUP make the driver `scancel` its job before exiting.
 #
+# Each task runs in the directory slurm.pl was started from (which must be on a file
+# system shared with the nodes), sources ./path.sh there if it exists (with
+# CEPSTRA_NO_BUILD=true), and runs the command with `bash -c`, stdin /dev/null.
+#
 # Options (before or after JOB=...), mapped to sbatch flags by the config file:
 #   --config FILE        (default: conf/slurm.conf if it exists, else built in)
 #   --mem X              e.g. 2G: memory per CPU (built in: --mem-per-cpu X)
@@ -201,6 +205,9 @@ my $script_text = <<"EOF";
 task=\${SLURM_ARRAY_TASK_ID:-$jobstart}
 status=$qdir/$status_prefix\$task
 cd @{[shq($cwd)]} || exit 1
+# a recipe's path.sh may build cepstra when sources changed: the submitting side
+# did that already; many tasks must not start builds at once on the nodes
+export CEPSTRA_NO_BUILD=true
 if [ -f ./path.sh ]; then . ./path.sh; fi
 case \$task in
 $cases  *) echo "slurm.pl job script: unknown task \$task" >&2; exit 1;;
