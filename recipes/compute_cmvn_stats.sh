@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# recipes/compute_cmvn_stats.sh: cepstral mean and variance statistics per speaker (or per utterance) of a
+# data dir's features -> <data-dir>/cmvn.scp (Kaldi's steps/compute_cmvn_stats.sh).  For Kaldi-style
+# per-speaker CMVN: apply-cmvn --utt2spk=ark:DATA/utt2spk scp:DATA/cmvn.scp scp:DATA/feats.scp ...
+# (The digit recipes do not need it: they apply per-utterance CMN inside make_mfcc.sh --cmvn-deltas true.)
+
+# Begin configuration section.
+cmd=run.pl
+per_utt=false     # true: statistics per utterance instead of per speaker
+# End configuration section.
+
+echo "$0 $*" >&2
+
+# shellcheck source=/dev/null
+[ -f ./path.sh ] && . ./path.sh
+root=$(cd "$(dirname "$0")/.." && pwd)
+PATH=$PATH:$root/scripts
+help_message="usage: $0 [options] <data-dir> <log-dir> <cmvn-dir>
+ e.g.: $0 data/train exp/make_mfcc/log data/train/data
+Options:
+  --cmd <run.pl|slurm.pl ...>  # how to run the job [$cmd]
+  --per-utt <true|false>       # statistics per utterance [$per_utt]"
+# shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
+. "$root/scripts/parse_options.sh"
+set -euo pipefail
+
+if [ $# -ne 3 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
+data=$1; logdir=$2; cmvndir=$3
+name=$(basename "$data")
+command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
+for f in "$data/feats.scp" "$data/spk2utt"; do
+  [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
+done
+mkdir -p "$logdir" "$cmvndir"
+cmvndir=$(cd "$cmvndir" && pwd)
+
+spk_opt=("--spk2utt=ark:$data/spk2utt")
+$per_utt && spk_opt=()
+# shellcheck disable=SC2086  # $cmd may carry options
+$cmd "$logdir/cmvn_$name.log" \
+  cepstra compute-cmvn-stats "${spk_opt[@]}" "scp:$data/feats.scp" \
+    "ark,scp:$cmvndir/cmvn_$name.ark,$cmvndir/cmvn_$name.scp"
+cp "$cmvndir/cmvn_$name.scp" "$data/cmvn.scp"
+
+nc=$(wc -l < "$data/cmvn.scp")
+if $per_utt; then ns=$(wc -l < "$data/feats.scp"); else ns=$(wc -l < "$data/spk2utt"); fi
+[ "$nc" -eq "$ns" ] || { echo "$0: $nc CMVN statistics for $ns $($per_utt && echo utterances || echo speakers)" >&2; exit 1; }
+echo "$0: Succeeded creating CMVN stats for $name" >&2
