@@ -321,12 +321,17 @@ sub read_statuses {
 
 # Tasks of our job still in the queue (pending, running, completing), or undef when
 # squeue cannot tell (controller busy or down: keep waiting).
+my ($squeue_error, $squeue_failing_since, $squeue_warned);
+my $squeue_timeout = $ENV{CEPSTRA_SLURM_SQUEUE_TIMEOUT} // 600;
+my $timeout = (grep { -x "$_/timeout" } split /:/, $ENV{PATH} // '') ? 'timeout 5' : '';
 sub queued_tasks {
-  my $q = `squeue -h -r -j $jobid -o '%K %t' 2>&1`;
+  # squeue retries for ~18 s when the controller is down: bound it, so the status
+  # files keep being polled meanwhile
+  my $q = `$timeout squeue -h -r -j $jobid -o '%K %t' 2>&1`;
   my $st = $?;
   return {} if $st != 0 && $q =~ m/Invalid job id/i;   # purged after MinJobAge
   if ($st != 0) {
-    print STDERR "$me: warning: squeue -j $jobid failed: $q";
+    $squeue_error = ($st >> 8) == 124 && $timeout ? "no answer within 5 s\n" : $q;
     return undef;
   }
   my %in;
@@ -364,6 +369,24 @@ while (%pending) {
         $code{$t} = -1;
         delete $pending{$t};
         delete $gone_since{$t};
+      }
+      $squeue_failing_since = undef;
+    } else {
+      # controller down or busy: keep waiting for status files, warn once a minute,
+      # give up when it stays unreachable (tasks may be lost with it)
+      $squeue_failing_since //= $now;
+      if (!defined $squeue_warned || $now - $squeue_warned >= 60) {
+        print STDERR "$me: warning: squeue -j $jobid failed: $squeue_error";
+        $squeue_warned = $now;
+      }
+      if ($now - $squeue_failing_since >= $squeue_timeout) {
+        print STDERR "$me: squeue has failed for ${squeue_timeout} s "
+          . "(CEPSTRA_SLURM_SQUEUE_TIMEOUT); counting tasks " . join(' ', sort { $a <=> $b } keys %pending)
+          . " as failed and cancelling job $jobid\n";
+        system("scancel $jobid >/dev/null 2>&1");
+        $code{$_} = -1 for keys %pending;
+        %pending = ();
+        last;
       }
     }
     $next_squeue = $now + 3;

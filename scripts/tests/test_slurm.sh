@@ -28,6 +28,9 @@ check() { # check DESCRIPTION COMMAND...: pass if COMMAND succeeds
 has() { grep -qE -- "$2" "$1"; }               # has FILE REGEX
 finish() {
   cd / || true
+  local p
+  for p in $(jobs -p); do kill "$p" 2>/dev/null; done   # our own slurm.pl runs, if interrupted
+  wait 2>/dev/null
   if [ "$started" = 1 ]; then
     "$local_slurm" stop >"$work.stop.log" 2>&1 || { echo "stopping the cluster failed:"; cat "$work.stop.log"; }
     rm -f "$work.stop.log"
