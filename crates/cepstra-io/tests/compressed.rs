@@ -95,8 +95,9 @@ fn method(n: i32) -> CompressionMethod {
     CompressionMethod::from_kaldi(n).expect("method 1..=7")
 }
 
-/// The largest error the compression of `m` with `method` may make at each element: one code
-/// step of the format, plus the quantisation of the range edges, plus float rounding.
+/// The largest error the compression of `m` with `method` may make at each element: half a code
+/// step of the format (0.501 of one where Kaldi rounds with `+ 0.499`), plus the quantisation
+/// of the range edges, plus float rounding.
 fn error_bound(m: ArrayView2<f32>, method: CompressionMethod) -> Array2<f32> {
     let (rows, _) = m.dim();
     let (min, max) = m
@@ -114,23 +115,24 @@ fn error_bound(m: ArrayView2<f32>, method: CompressionMethod) -> Array2<f32> {
     };
     let mut bound = Array2::<f32>::zeros(m.dim());
     for (col, mut b) in m.columns().into_iter().zip(bound.columns_mut()) {
-        let step = if speech {
+        let err = if speech {
             // Percentiles sit on the 1/65535 grid of the matrix range, at least one grid
-            // step apart; codes split [p0, p100] into at least 63ths.
+            // step apart; each of [p0, p25], [p25, p75], [p75, p100] has at least 63 steps and
+            // rounding to the nearest code errs by half a step.
             let (lo, hi) = col
                 .iter()
                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
                     (a.min(v), b.max(v))
                 });
             let unit = range.max(1.0 + f64::from(min.abs())) / 65535.0;
-            (f64::from(hi) - f64::from(lo) + 5.0 * unit) / 63.0 + unit
+            (f64::from(hi) - f64::from(lo) + 5.0 * unit) / 126.0 + unit
         } else {
             match method {
-                CompressionMethod::OneByteAuto => range / 255.0,
-                _ => range / 65535.0,
+                CompressionMethod::OneByteAuto => range / 255.0 * 0.501,
+                _ => range / 65535.0 * 0.501,
             }
         };
-        b.fill((step + rounding) as f32);
+        b.fill((err + rounding) as f32);
     }
     bound
 }
