@@ -1,0 +1,342 @@
+//! k-means: Lloyd iterations with k-means++ or random-points seeding, empty-cluster repair,
+//! seeded (ChaCha8) and deterministic for any thread count (fixed chunks, ordered reduction).
+
+use faer::{Accum, MatMut, MatRef, Par};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{par_chunks_ordered, Elem};
+use crate::error::{Error, Result};
+use crate::options::{KmeansInit, KmeansOptions};
+
+/// Result of [`kmeans`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmeansResult {
+    /// Cluster centres (K×D).
+    pub centroids: Array2<f64>,
+    /// Index of the nearest centre of every frame (after the last update).
+    pub labels: Vec<usize>,
+    /// Σ squared distance of each frame to its centre.
+    pub inertia: f64,
+    /// Lloyd iterations run.
+    pub iterations: usize,
+    /// Whether the movement fell below the tolerance.
+    pub converged: bool,
+    /// Number of empty clusters repaired (over all iterations).
+    pub repaired: usize,
+}
+
+const CHUNK: usize = 4096;
+
+struct Assign {
+    labels: Vec<usize>,
+    dist: Vec<f64>,
+    sums: Vec<f64>,
+    counts: Vec<f64>,
+    inertia: f64,
+}
+
+fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
+    let (n, d) = x.dim();
+    let k = c.nrows();
+    let cflat: Vec<f64> = c.iter().cloned().collect();
+    let cnorm: Vec<f64> = c.outer_iter().map(|r| r.dot(&r)).collect();
+    let mut out = Assign {
+        labels: Vec::with_capacity(n),
+        dist: Vec::with_capacity(n),
+        sums: vec![0.0; k * d],
+        counts: vec![0.0; k],
+        inertia: 0.0,
+    };
+    par_chunks_ordered(
+        n,
+        CHUNK,
+        |lo, hi| {
+            let b = hi - lo;
+            let mut xb = vec![0.0f64; b * d];
+            for (bi, row) in x
+                .slice_axis(Axis(0), (lo..hi).into())
+                .outer_iter()
+                .enumerate()
+            {
+                for (i, &v) in row.iter().enumerate() {
+                    let v = v.to_f64();
+                    if !v.is_finite() {
+                        return Err(Error::NonFinite {
+                            frame: lo + bi,
+                            dim: i,
+                            value: v,
+                        });
+                    }
+                    xb[bi * d + i] = v;
+                }
+            }
+            let mut dots = vec![0.0f64; b * k];
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(&mut dots, b, k),
+                Accum::Replace,
+                MatRef::from_row_major_slice(&xb, b, d),
+                MatRef::from_row_major_slice(&cflat, k, d).transpose(),
+                1.0,
+                Par::Seq,
+            );
+            let mut labels = Vec::with_capacity(b);
+            let mut dist = Vec::with_capacity(b);
+            let mut sums = vec![0.0; k * d];
+            let mut counts = vec![0.0; k];
+            let mut inertia = 0.0;
+            for bi in 0..b {
+                let xr = &xb[bi * d..(bi + 1) * d];
+                let xn: f64 = xr.iter().map(|v| v * v).sum();
+                let mut best = 0;
+                let mut bd = f64::INFINITY;
+                for j in 0..k {
+                    let dd = xn - 2.0 * dots[bi * k + j] + cnorm[j];
+                    if dd < bd {
+                        bd = dd;
+                        best = j;
+                    }
+                }
+                let bd = bd.max(0.0);
+                labels.push(best);
+                dist.push(bd);
+                inertia += bd;
+                counts[best] += 1.0;
+                for i in 0..d {
+                    sums[best * d + i] += xr[i];
+                }
+            }
+            Ok((labels, dist, sums, counts, inertia))
+        },
+        |(labels, dist, sums, counts, inertia)| {
+            out.labels.extend(labels);
+            out.dist.extend(dist);
+            for (a, b) in out.sums.iter_mut().zip(sums) {
+                *a += b;
+            }
+            for (a, b) in out.counts.iter_mut().zip(counts) {
+                *a += b;
+            }
+            out.inertia += inertia;
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn row_f64<T: Elem>(x: ArrayView2<'_, T>, i: usize) -> Array1<f64> {
+    x.row(i).mapv(|v| v.to_f64())
+}
+
+/// Chooses K initial centres (k-means++ D² sampling, or distinct random frames).
+pub fn kmeans_seeds<T: Elem>(
+    x: ArrayView2<'_, T>,
+    k: usize,
+    init: KmeansInit,
+    seed: u64,
+) -> Result<Array2<f64>> {
+    let (n, d) = x.dim();
+    if n < k {
+        return Err(Error::TooFewFrames {
+            frames: n,
+            components: k,
+        });
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut c = Array2::zeros((k, d));
+    match init {
+        KmeansInit::Random => {
+            let idx = rand::seq::index::sample(&mut rng, n, k);
+            for (j, i) in idx.iter().enumerate() {
+                c.row_mut(j).assign(&row_f64(x, i));
+            }
+        }
+        KmeansInit::KmeansPlusPlus => {
+            let first = rng.random_range(0..n);
+            c.row_mut(0).assign(&row_f64(x, first));
+            let mut d2 = vec![f64::INFINITY; n];
+            for j in 1..k {
+                let prev = c.row(j - 1).to_owned();
+                d2.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, ch)| {
+                    for (o, v) in ch.iter_mut().enumerate() {
+                        let row = x.row(ci * CHUNK + o);
+                        let dd: f64 = row
+                            .iter()
+                            .zip(prev.iter())
+                            .map(|(a, b)| (a.to_f64() - b) * (a.to_f64() - b))
+                            .sum();
+                        if dd < *v {
+                            *v = dd;
+                        }
+                    }
+                });
+                let total: f64 = d2.iter().sum();
+                let pick = if total > 0.0 && total.is_finite() {
+                    let u = rng.random::<f64>() * total;
+                    let mut acc = 0.0;
+                    let mut p = n - 1;
+                    for (i, &v) in d2.iter().enumerate() {
+                        acc += v;
+                        if acc > u {
+                            p = i;
+                            break;
+                        }
+                    }
+                    p
+                } else {
+                    rng.random_range(0..n)
+                };
+                c.row_mut(j).assign(&row_f64(x, pick));
+            }
+        }
+    }
+    Ok(c)
+}
+
+/// Lloyd k-means on frames × D data (`cepstra kmeans`).
+///
+/// Converges when Σ‖c_new − c_old‖² ≤ tol × (mean per-dimension variance of the data). Empty
+/// clusters are repaired by moving them to the frames farthest from their centres.
+///
+/// ```
+/// use cepstra_gmm::{kmeans, KmeansOptions};
+/// use ndarray::array;
+/// let x = array![[0.0f32, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]];
+/// let r = kmeans(x.view(), &KmeansOptions { num_clusters: 2, ..Default::default() })?;
+/// assert_ne!(r.labels[0], r.labels[2]);
+/// assert_eq!(r.labels[0], r.labels[1]);
+/// # Ok::<(), cepstra_gmm::Error>(())
+/// ```
+pub fn kmeans<T: Elem>(x: ArrayView2<'_, T>, opts: &KmeansOptions) -> Result<KmeansResult> {
+    opts.validate()?;
+    let (n, d) = x.dim();
+    let k = opts.num_clusters;
+    if n < k || n == 0 {
+        return Err(Error::TooFewFrames {
+            frames: n,
+            components: k,
+        });
+    }
+    if d == 0 {
+        return Err(Error::InvalidModel("feature dimension is 0".into()));
+    }
+    let mut c = kmeans_seeds(x, k, opts.init, opts.seed)?;
+    // Mean per-dimension variance, for the tolerance.
+    let first = assign(x, &Array2::zeros((1, d)))?;
+    let mean: Vec<f64> = first.sums.iter().map(|s| s / n as f64).collect();
+    let msq = first.inertia / n as f64; // mean ‖x‖²
+    let mean_var = ((msq - mean.iter().map(|m| m * m).sum::<f64>()) / d as f64).max(0.0);
+    let tol = opts.tol * mean_var;
+    let mut iterations = 0;
+    let mut converged = false;
+    let mut repaired = 0;
+    let mut a = assign(x, &c)?;
+    while iterations < opts.max_iters {
+        iterations += 1;
+        let mut newc = Array2::zeros((k, d));
+        let mut empties = Vec::new();
+        for j in 0..k {
+            if a.counts[j] > 0.0 {
+                for i in 0..d {
+                    newc[[j, i]] = a.sums[j * d + i] / a.counts[j];
+                }
+            } else {
+                empties.push(j);
+            }
+        }
+        if !empties.is_empty() {
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&p, &q| a.dist[q].total_cmp(&a.dist[p]).then(p.cmp(&q)));
+            for (e, &j) in empties.iter().enumerate() {
+                let i = order[e.min(n - 1)];
+                newc.row_mut(j).assign(&row_f64(x, i));
+            }
+            repaired += empties.len();
+        }
+        let shift: f64 = (&newc - &c).iter().map(|v| v * v).sum();
+        c = newc;
+        a = assign(x, &c)?;
+        if shift <= tol {
+            converged = true;
+            break;
+        }
+    }
+    Ok(KmeansResult {
+        centroids: c,
+        labels: a.labels,
+        inertia: a.inertia,
+        iterations,
+        converged,
+        repaired,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn too_few_frames() {
+        let x = array![[0.0f32, 1.0]];
+        let e = kmeans(
+            x.view(),
+            &KmeansOptions {
+                num_clusters: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::TooFewFrames {
+                frames: 1,
+                components: 2
+            }
+        ));
+    }
+
+    #[test]
+    fn invalid_k() {
+        let x = array![[0.0f32, 1.0]];
+        let e = kmeans(
+            x.view(),
+            &KmeansOptions {
+                num_clusters: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidOption {
+                option: "num-clusters",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn empty_cluster_repaired_and_seeded() {
+        // Duplicate points force empty clusters with random seeding.
+        let mut x = Array2::<f32>::zeros((20, 2));
+        for i in 10..20 {
+            x[[i, 0]] = 10.0 + i as f32 * 0.01;
+        }
+        for init in [KmeansInit::Random, KmeansInit::KmeansPlusPlus] {
+            let o = KmeansOptions {
+                num_clusters: 3,
+                init,
+                seed: 3,
+                ..Default::default()
+            };
+            let r1 = kmeans(x.view(), &o).unwrap();
+            let r2 = kmeans(x.view(), &o).unwrap();
+            assert_eq!(r1, r2);
+            assert!(r1.centroids.iter().all(|v| v.is_finite()));
+        }
+    }
+}

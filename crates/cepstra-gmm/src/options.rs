@@ -1,0 +1,357 @@
+//! Options: plain data with serde and `Default`; under the `clap` feature, Kaldi-style long options
+//! whose help is the field doc comment.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Covariance structure of every component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum CovarianceType {
+    /// Diagonal covariance (Kaldi `DiagGmm`).
+    Diag,
+    /// Full covariance (Kaldi `FullGmm`).
+    #[default]
+    Full,
+}
+
+/// How the initial model of [`crate::fit`] is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum InitMethod {
+    /// Lloyd k-means (seeded by k-means++), then cluster means, covariances and proportions.
+    #[default]
+    #[serde(rename = "kmeans")]
+    #[cfg_attr(feature = "clap", value(name = "kmeans"))]
+    Kmeans,
+    /// Random distinct data points as means, uniform weights, identity (or global) covariance.
+    #[serde(rename = "random")]
+    #[cfg_attr(feature = "clap", value(name = "random"))]
+    Random,
+    /// k-means++ seeds as means, uniform weights, identity (or global) covariance.
+    #[serde(rename = "kmeans++")]
+    #[cfg_attr(feature = "clap", value(name = "kmeans++"))]
+    KmeansPlusPlus,
+}
+
+/// Initial covariance of the `random` and `kmeans++` initialisations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum InitCovariance {
+    /// The identity matrix, as in the classic EM notes.
+    #[default]
+    Identity,
+    /// The global covariance of the data (Kaldi's `gmm-global-init-from-feats`).
+    Global,
+}
+
+/// Seeding of k-means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum KmeansInit {
+    /// k-means++ (D² sampling).
+    #[default]
+    #[serde(rename = "kmeans++")]
+    #[cfg_attr(feature = "clap", value(name = "kmeans++"))]
+    KmeansPlusPlus,
+    /// Distinct random data points.
+    #[serde(rename = "random")]
+    #[cfg_attr(feature = "clap", value(name = "random"))]
+    Random,
+}
+
+/// Options of [`crate::kmeans`] (`cepstra kmeans`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
+pub struct KmeansOptions {
+    /// Number of clusters.
+    #[cfg_attr(feature = "clap", arg(long = "num-clusters", default_value_t = 5))]
+    pub num_clusters: usize,
+    /// Maximum number of Lloyd iterations.
+    #[cfg_attr(feature = "clap", arg(long = "max-iters", default_value_t = 300))]
+    pub max_iters: usize,
+    /// Stop when the summed squared centroid movement is below tol × (mean per-dimension variance
+    /// of the data), as scikit-learn's KMeans.
+    #[cfg_attr(feature = "clap", arg(long = "tol", default_value_t = 1e-4))]
+    pub tol: f64,
+    /// Seeding: kmeans++ or random.
+    #[cfg_attr(feature = "clap", arg(long = "init", value_enum, default_value_t = KmeansInit::KmeansPlusPlus))]
+    pub init: KmeansInit,
+    /// Seed of the ChaCha8 generator.
+    #[cfg_attr(feature = "clap", arg(long = "seed", default_value_t = 0))]
+    pub seed: u64,
+}
+
+impl Default for KmeansOptions {
+    fn default() -> Self {
+        Self {
+            num_clusters: 5,
+            max_iters: 300,
+            tol: 1e-4,
+            init: KmeansInit::KmeansPlusPlus,
+            seed: 0,
+        }
+    }
+}
+
+impl KmeansOptions {
+    /// Check every value; called by [`crate::kmeans`].
+    pub fn validate(&self) -> Result<()> {
+        if self.num_clusters == 0 {
+            return Err(invalid(
+                "num-clusters",
+                self.num_clusters,
+                "must be at least 1",
+            ));
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(invalid("tol", self.tol, "must be finite and >= 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Options of the M-step ([`crate::estimate`], `gmm-est`): Kaldi's `MleDiagGmmOptions` and
+/// `MleFullGmmOptions` merged, plus scikit-learn's `reg_covar` and a relative variance floor.
+///
+/// Order inside the M-step for each component: weight and occupancy checks (starved components
+/// are removed when `remove_low_count_gaussians`, else kept with their old parameters and weight
+/// `max(w, min_gaussian_weight)`, as Kaldi does), mean, covariance, `+ reg_covar·I`, relative
+/// floor, absolute floor (diag: `var ≥ var_floor`; full: eigenvalues ≥
+/// `max(var_floor, max|eig| / max_condition)`), then mixing up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
+pub struct EstimateOptions {
+    /// Minimum weight below which a Gaussian is not updated (and may be removed).
+    #[cfg_attr(
+        feature = "clap",
+        arg(long = "min-gaussian-weight", default_value_t = 1e-5)
+    )]
+    pub min_gaussian_weight: f64,
+    /// Minimum occupancy (soft count) below which a Gaussian is not updated (and may be removed).
+    /// Kaldi's default is 10 for diagonal and 100 for full covariance.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long = "min-gaussian-occupancy", default_value_t = 10.0)
+    )]
+    pub min_gaussian_occupancy: f64,
+    /// Remove Gaussians with too little data (never the last one).
+    #[cfg_attr(feature = "clap", arg(long = "remove-low-count-gaussians", default_value_t = true, action = clap::ArgAction::Set))]
+    pub remove_low_count_gaussians: bool,
+    /// Absolute variance floor (Kaldi --min-variance for diag, --variance-floor on eigenvalues
+    /// for full).
+    #[cfg_attr(
+        feature = "clap",
+        arg(
+            long = "var-floor",
+            visible_alias = "min-variance",
+            alias = "variance-floor",
+            default_value_t = 1e-3
+        )
+    )]
+    pub var_floor: f64,
+    /// Relative variance floor: a fraction of the global variance of each dimension (0 = off);
+    /// for full covariance applied as an eigenvalue floor of the covariance scaled by it.
+    #[cfg_attr(feature = "clap", arg(long = "rel-var-floor", default_value_t = 0.0))]
+    pub rel_var_floor: f64,
+    /// Added to the diagonal of every covariance (scikit-learn's reg_covar; 0 = off).
+    #[cfg_attr(feature = "clap", arg(long = "reg-covar", default_value_t = 0.0))]
+    pub reg_covar: f64,
+    /// Full covariance only: eigenvalues are floored at max|eig|/max-condition.
+    #[cfg_attr(feature = "clap", arg(long = "max-condition", default_value_t = 1e4))]
+    pub max_condition: f64,
+    /// After the update, split the heaviest components until there are this many (0 = off).
+    #[cfg_attr(feature = "clap", arg(long = "mix-up", default_value_t = 0))]
+    pub mix_up: usize,
+    /// Mixing up moves the two halves' means by ±perturb-factor·σ·N(0,1).
+    #[cfg_attr(feature = "clap", arg(long = "perturb-factor", default_value_t = 0.01))]
+    pub perturb_factor: f64,
+    /// Seed of the mixing-up perturbation.
+    #[cfg_attr(feature = "clap", arg(long = "mix-up-seed", default_value_t = 0))]
+    pub mix_up_seed: u64,
+}
+
+impl Default for EstimateOptions {
+    fn default() -> Self {
+        Self {
+            min_gaussian_weight: 1e-5,
+            min_gaussian_occupancy: 10.0,
+            remove_low_count_gaussians: true,
+            var_floor: 1e-3,
+            rel_var_floor: 0.0,
+            reg_covar: 0.0,
+            max_condition: 1e4,
+            mix_up: 0,
+            perturb_factor: 0.01,
+            mix_up_seed: 0,
+        }
+    }
+}
+
+impl EstimateOptions {
+    /// Kaldi's `MleDiagGmmOptions` defaults (`gmm-global-est`).
+    pub fn kaldi_diag() -> Self {
+        Self::default()
+    }
+    /// Kaldi's `MleFullGmmOptions` defaults (`fgmm-global-est`): min occupancy 100.
+    pub fn kaldi_full() -> Self {
+        Self {
+            min_gaussian_occupancy: 100.0,
+            ..Self::default()
+        }
+    }
+    /// No floors at all: plain maximum likelihood (scikit-learn with `reg_covar` = 0).
+    pub fn no_floors() -> Self {
+        Self {
+            min_gaussian_weight: 0.0,
+            min_gaussian_occupancy: 0.0,
+            remove_low_count_gaussians: true,
+            var_floor: 0.0,
+            rel_var_floor: 0.0,
+            reg_covar: 0.0,
+            max_condition: f64::INFINITY,
+            mix_up: 0,
+            perturb_factor: 0.01,
+            mix_up_seed: 0,
+        }
+    }
+
+    /// Check every value; called by [`crate::estimate`] and [`crate::fit`].
+    pub fn validate(&self) -> Result<()> {
+        let nonneg = |name: &'static str, v: f64| -> Result<()> {
+            if v >= 0.0 && !v.is_nan() {
+                Ok(())
+            } else {
+                Err(invalid(name, v, "must be >= 0"))
+            }
+        };
+        nonneg("min-gaussian-weight", self.min_gaussian_weight)?;
+        if self.min_gaussian_weight >= 1.0 {
+            return Err(invalid(
+                "min-gaussian-weight",
+                self.min_gaussian_weight,
+                "must be < 1",
+            ));
+        }
+        nonneg("min-gaussian-occupancy", self.min_gaussian_occupancy)?;
+        nonneg("var-floor", self.var_floor)?;
+        nonneg("rel-var-floor", self.rel_var_floor)?;
+        nonneg("reg-covar", self.reg_covar)?;
+        nonneg("perturb-factor", self.perturb_factor)?;
+        if !(self.max_condition >= 1.0) {
+            return Err(invalid("max-condition", self.max_condition, "must be >= 1"));
+        }
+        if !self.var_floor.is_finite()
+            || !self.reg_covar.is_finite()
+            || !self.rel_var_floor.is_finite()
+        {
+            return Err(invalid(
+                "var-floor",
+                self.var_floor,
+                "floors must be finite",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Options of [`crate::fit`] (`gmm-train`). Defaults are the coursework's: K=5, full covariance,
+/// k-means initialisation, seed 0; EM stops at |Δ average log-likelihood per frame| < `tol` or after
+/// `num_iters` iterations (scikit-learn's defaults 1e-3 and 100).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
+pub struct FitOptions {
+    /// Number of Gaussians (K=1 is the single Gaussian model).
+    #[cfg_attr(feature = "clap", arg(long = "num-gauss", default_value_t = 5))]
+    pub num_gauss: usize,
+    /// Covariance type: full or diag.
+    #[cfg_attr(feature = "clap", arg(long = "covariance", value_enum, default_value_t = CovarianceType::Full))]
+    pub covariance: CovarianceType,
+    /// Maximum number of EM iterations (0: return the initial model).
+    #[cfg_attr(feature = "clap", arg(long = "num-iters", default_value_t = 100))]
+    pub num_iters: usize,
+    /// Convergence threshold on the change of the average log-likelihood per frame (0: run all
+    /// iterations).
+    #[cfg_attr(feature = "clap", arg(long = "tol", default_value_t = 1e-3))]
+    pub tol: f64,
+    /// Initialisation: kmeans, random or kmeans++.
+    #[cfg_attr(feature = "clap", arg(long = "init", value_enum, default_value_t = InitMethod::Kmeans))]
+    pub init: InitMethod,
+    /// Initial covariance for --init=random|kmeans++: identity or global.
+    #[cfg_attr(feature = "clap", arg(long = "init-covariance", value_enum, default_value_t = InitCovariance::Identity))]
+    pub init_covariance: InitCovariance,
+    /// Number of initialisations; the model with the best final log-likelihood is kept.
+    #[cfg_attr(feature = "clap", arg(long = "n-init", default_value_t = 1))]
+    pub n_init: usize,
+    /// Random seed (initialisation i of --n-init uses seed + i).
+    #[cfg_attr(feature = "clap", arg(long = "seed", default_value_t = 0))]
+    pub seed: u64,
+    /// Maximum Lloyd iterations of the k-means initialisation.
+    #[cfg_attr(feature = "clap", arg(long = "kmeans-iters", default_value_t = 300))]
+    pub kmeans_iters: usize,
+    /// Tolerance of the k-means initialisation (see `cepstra kmeans --tol`).
+    #[cfg_attr(feature = "clap", arg(long = "kmeans-tol", default_value_t = 1e-4))]
+    pub kmeans_tol: f64,
+    /// Estimation (M-step) options.
+    #[cfg_attr(feature = "clap", command(flatten))]
+    pub estimate: EstimateOptions,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self {
+            num_gauss: 5,
+            covariance: CovarianceType::Full,
+            num_iters: 100,
+            tol: 1e-3,
+            init: InitMethod::Kmeans,
+            init_covariance: InitCovariance::Identity,
+            n_init: 1,
+            seed: 0,
+            kmeans_iters: 300,
+            kmeans_tol: 1e-4,
+            estimate: EstimateOptions::default(),
+        }
+    }
+}
+
+impl FitOptions {
+    /// Check every value; called by [`crate::fit`].
+    pub fn validate(&self) -> Result<()> {
+        if self.num_gauss == 0 {
+            return Err(invalid("num-gauss", self.num_gauss, "must be at least 1"));
+        }
+        if self.n_init == 0 {
+            return Err(invalid("n-init", self.n_init, "must be at least 1"));
+        }
+        if !(self.tol >= 0.0 && self.tol.is_finite()) {
+            return Err(invalid("tol", self.tol, "must be finite and >= 0"));
+        }
+        if !(self.kmeans_tol >= 0.0 && self.kmeans_tol.is_finite()) {
+            return Err(invalid(
+                "kmeans-tol",
+                self.kmeans_tol,
+                "must be finite and >= 0",
+            ));
+        }
+        self.estimate.validate()
+    }
+}
+
+pub(crate) fn invalid(
+    option: &'static str,
+    value: impl std::fmt::Display,
+    reason: &'static str,
+) -> Error {
+    Error::InvalidOption {
+        option,
+        value: value.to_string(),
+        reason,
+    }
+}
