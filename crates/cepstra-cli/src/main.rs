@@ -1,1 +1,103 @@
-fn main() {}
+//! `cepstra`: Kaldi-style pipe-stage subcommands over the cepstra libraries.
+//!
+//! Each subcommand lives in `cmd/<name>.rs`, parses its options and calls one library
+//! function. stdout carries data only; the echoed command line, logs and progress go to stderr.
+//! Exit status: 0 on success (a closed output pipe included), 1 on failure, 2 on a usage error.
+
+mod cmd;
+mod common;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// cepstra: Kaldi-compatible speech features, Gaussian mixture models and per-class
+/// maximum-likelihood recognition.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cepstra",
+    version,
+    args_override_self = true,
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    ComputeMfccFeats(cmd::compute_mfcc_feats::Args),
+    ComputeFbankFeats(cmd::compute_fbank_feats::Args),
+    ComputeCmvnStats(cmd::compute_cmvn_stats::Args),
+    ApplyCmvn(cmd::apply_cmvn::Args),
+    AddDeltas(cmd::add_deltas::Args),
+    CopyFeats(cmd::copy_feats::Args),
+    FeatToDim(cmd::feat_to_dim::Args),
+    FeatToLen(cmd::feat_to_len::Args),
+    ValidateDataDir(cmd::validate_data_dir::Args),
+    FixDataDir(cmd::fix_data_dir::Args),
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::ComputeMfccFeats(a) => cmd::compute_mfcc_feats::run(a),
+        Command::ComputeFbankFeats(a) => cmd::compute_fbank_feats::run(a),
+        Command::ComputeCmvnStats(a) => cmd::compute_cmvn_stats::run(a),
+        Command::ApplyCmvn(a) => cmd::apply_cmvn::run(a),
+        Command::AddDeltas(a) => cmd::add_deltas::run(a),
+        Command::CopyFeats(a) => cmd::copy_feats::run(a),
+        Command::FeatToDim(a) => cmd::feat_to_dim::run(a),
+        Command::FeatToLen(a) => cmd::feat_to_len::run(a),
+        Command::ValidateDataDir(a) => cmd::validate_data_dir::run(a),
+        Command::FixDataDir(a) => cmd::fix_data_dir::run(a),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<cepstra_io::Error>().is_some_and(|ce| {
+                matches!(ce, cepstra_io::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let root = Cli::command();
+    let argv = match common::args::preprocess(argv, &root) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ERROR (cepstra) {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = match root.try_get_matches_from(&argv) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    let program = argv.get(1).cloned().unwrap_or_default();
+    common::Logger::install(&program, false);
+    eprintln!("{}", argv.join(" "));
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ERROR (cepstra {program}) {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The shared driver of `compute-mfcc-feats` and `compute-fbank-feats`: WAV table in, feature
+//! table out, parallel over utterances in input order.
+
+use anyhow::{bail, Result};
+use cepstra_feat::{utterance_seed, FeatureComputer};
+use cepstra_io::table::{RSpecifier, SequentialReader, Writer};
+use cepstra_io::WaveData;
+use ndarray::Array2;
+
+use super::scalars::ScalarWriter;
+
+/// Options of the WAV-reading side, as Kaldi's compute-*-feats binaries have them.
+#[derive(clap::Args, Debug)]
+pub struct WaveArgs {
+    /// Channel to use: -1 accepts mono files only; a multi-channel file needs 0, 1, ...
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub channel: i32,
+    /// Minimum duration of utterances to process, in seconds (shorter ones are skipped with a warning)
+    #[arg(long = "min-duration", default_value_t = 0.0)]
+    pub min_duration: f32,
+    /// Wspecifier to write the duration of each utterance in seconds, e.g. ark,t:utt2dur
+    #[arg(long = "write-utt2dur", value_name = "WSPECIFIER")]
+    pub write_utt2dur: Option<String>,
+    /// Wspecifier to write the number of frames of each utterance, e.g. ark,t:utt2num_frames
+    #[arg(long = "write-num-frames", value_name = "WSPECIFIER")]
+    pub write_num_frames: Option<String>,
+    /// Rspecifier of the waveforms, e.g. scp:data/train/wav.scp
+    pub wav_rspecifier: String,
+    /// Wspecifier of the features, e.g. ark,scp:feats.ark,feats.scp or ark:-
+    pub feats_wspecifier: String,
+}
+
+/// Computes features for every utterance of `args.wav_rspecifier`.
+pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Result<()> {
+    let spec = RSpecifier::parse(&args.wav_rspecifier)?;
+    let reader = SequentialReader::<WaveData>::open(&args.wav_rspecifier)?;
+    let mut writer = Writer::<Array2<f32>>::open(&args.feats_wspecifier)?;
+    let mut durations = args
+        .write_utt2dur
+        .as_deref()
+        .map(ScalarWriter::open)
+        .transpose()?;
+    let mut num_frames = args
+        .write_num_frames
+        .as_deref()
+        .map(ScalarWriter::open)
+        .transpose()?;
+    let opts = computer.frame_options();
+    let expected_rate = opts.samp_freq;
+    let seed = opts.dither_seed;
+    let channel = usize::try_from(args.channel).ok();
+    let min_duration = args.min_duration;
+    let counts = crate::common::map_ordered(
+        reader,
+        spec.permissive,
+        |key, wave: WaveData| -> Result<Option<(Array2<f32>, f64)>> {
+            if (wave.samp_freq - expected_rate).abs() > 0.5 {
+                bail!(
+                    "sample rate {} Hz but --sample-frequency={}: resample the audio (e.g. sox in wav.scp) \
+                     or set --sample-frequency",
+                    wave.samp_freq,
+                    expected_rate
+                );
+            }
+            let duration = wave.duration();
+            if duration < min_duration as f64 {
+                log::warn!(
+                    "utterance {key}: {duration:.3} s is shorter than --min-duration; skipped"
+                );
+                return Ok(None);
+            }
+            let samples = wave.channel(channel).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let feats = computer.compute_with_seed(samples, utterance_seed(seed, key))?;
+            if feats.nrows() == 0 {
+                log::warn!("utterance {key}: too short for one frame ({duration:.3} s); skipped");
+                return Ok(None);
+            }
+            Ok(Some((feats, duration)))
+        },
+        |key, out| {
+            if let Some((feats, duration)) = out {
+                writer.write(key, &feats)?;
+                if let Some(d) = durations.as_mut() {
+                    d.write(key, &format!("{duration}"))?;
+                }
+                if let Some(n) = num_frames.as_mut() {
+                    n.write(key, &feats.nrows().to_string())?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let written = writer.count();
+    writer.commit()?;
+    if let Some(d) = durations {
+        d.commit()?;
+    }
+    if let Some(n) = num_frames {
+        n.commit()?;
+    }
+    log::info!("Done {written} out of {} utterances.", counts.total);
+    if written == 0 && counts.total > 0 {
+        bail!("no utterance could be processed");
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! What every subcommand shares: argument preprocessing, the ordered parallel loop, progress,
+//! logging.
+
+pub mod args;
+pub mod features;
+pub mod parallel;
+pub mod progress;
+pub mod scalars;
+
+pub use parallel::{map_ordered, Counts};
+
+/// A minimal Kaldi-style logger on stderr: `LOG (cepstra add-deltas) message`.
+pub struct Logger {
+    program: String,
+}
+
+static LOGGER: std::sync::OnceLock<Logger> = std::sync::OnceLock::new();
+
+impl Logger {
+    /// Installs the logger for `program` (the subcommand name); `verbose` shows debug lines.
+    pub fn install(program: &str, verbose: bool) {
+        let logger = LOGGER.get_or_init(|| Logger {
+            program: program.to_string(),
+        });
+        if log::set_logger(logger).is_ok() {
+            log::set_max_level(if verbose {
+                log::LevelFilter::Debug
+            } else {
+                log::LevelFilter::Info
+            });
+        }
+    }
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        let level = match record.level() {
+            log::Level::Error => "ERROR",
+            log::Level::Warn => "WARNING",
+            log::Level::Info => "LOG",
+            _ => "VLOG",
+        };
+        eprintln!("{level} (cepstra {}) {}", self.program, record.args());
+    }
+    fn flush(&self) {}
+}
