@@ -334,6 +334,7 @@ impl AccuracyReport {
             .chain([corner.len()])
             .max()
             .unwrap_or(0);
+        // Each column as wide as its label or the largest count anywhere, whichever is wider.
         let max_count = cm
             .counts
             .iter()
@@ -341,24 +342,26 @@ impl AccuracyReport {
             .copied()
             .max()
             .unwrap_or(0);
-        let wc = cols
+        let count_w = max_count.to_string().len().max(2);
+        let widths: Vec<usize> = cols
             .iter()
-            .map(|l| l.chars().count())
-            .chain([max_count.to_string().len()])
-            .max()
-            .unwrap_or(1);
+            .map(|label| label.chars().count().max(count_w))
+            .collect();
         let mut s = format!("{corner:<w0$}");
-        for c in &cols {
+        for (c, wc) in cols.iter().zip(&widths) {
             let _ = write!(s, " {c:>wc$}");
         }
         s.push('\n');
         for (i, label) in cm.reference_labels.iter().enumerate() {
             let _ = write!(s, "{label:<w0$}");
-            for n in cm.counts.row(i) {
+            let cells = cm
+                .counts
+                .row(i)
+                .to_vec()
+                .into_iter()
+                .chain(cm.has_missing().then_some(cm.missing[i]));
+            for (n, wc) in cells.zip(&widths) {
                 let _ = write!(s, " {n:>wc$}");
-            }
-            if cm.has_missing() {
-                let _ = write!(s, " {:>wc$}", cm.missing[i]);
             }
             s.push('\n');
         }

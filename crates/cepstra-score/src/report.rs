@@ -55,13 +55,14 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, mo
 .row { display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start; margin-bottom: 30px; }
 section { margin-bottom: 30px; }
 .row section { margin-bottom: 0; }
+#confusion { width: min-content; }
 .note { color: var(--muted); font-size: 14px; }
 table { border-collapse: collapse; font-size: 14px; }
-th, td { padding: 5px 12px; border-bottom: 1px solid var(--line); }
+th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); }
 th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.avg td { font-weight: 600; border-top: 2px solid var(--line); }
-td.bar { width: 110px; }
+td.bar { width: 90px; }
 td.bar span { display: block; height: 8px; background: var(--accent); border-radius: 4px; opacity: .75; }
 td.low { color: var(--bad); font-weight: 600; }
 .errors td.hyp { color: var(--bad); }
@@ -98,7 +99,7 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
         "<div class=\"cards\" id=\"summary\">\
          <div class=\"card\"><div class=\"k\">accuracy</div><div class=\"v acc\">{:.2}%</div><div class=\"s\">{} / {} correct</div></div>\
          <div class=\"card\"><div class=\"k\">sentence error rate</div><div class=\"v\">{:.2}%</div><div class=\"s mono\">{}</div></div>\
-         <div class=\"card\"><div class=\"k\">classes</div><div class=\"v\">{}</div><div class=\"s\">{} hypothesis labels</div></div>\
+         <div class=\"card\"><div class=\"k\">classes</div><div class=\"v\">{}</div><div class=\"s\">{}</div></div>\
          <div class=\"card\"><div class=\"k\">errors</div><div class=\"v\">{}</div><div class=\"s\">{} missing from hypothesis</div></div>\
          </div>",
         100.0 * report.accuracy,
@@ -107,7 +108,7 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
         report.ser_percent(),
         esc(&report.ser_line()),
         report.classes.len(),
-        report.confusion.hypothesis_labels.len(),
+        extra_labels_note(report),
         report.num_errors(),
         report.missing_in_hyp.len()
     );
@@ -187,6 +188,16 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
         env!("CARGO_PKG_VERSION")
     );
     h
+}
+
+fn extra_labels_note(report: &AccuracyReport) -> String {
+    let cm = &report.confusion;
+    let extra = &cm.hypothesis_labels[cm.reference_labels.len()..];
+    if extra.is_empty() {
+        "no other hypothesis labels".to_string()
+    } else {
+        format!("hypothesis also used: {}", esc(&extra.join(" ")))
+    }
 }
 
 fn class_table_html(report: &AccuracyReport) -> String {

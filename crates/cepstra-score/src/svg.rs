@@ -102,7 +102,7 @@ pub fn confusion_svg(cm: &ConfusionMatrix) -> String {
     }
     let (n, m) = (cm.reference_labels.len(), cols.len());
     let biggest = n.max(m).max(1) as f64;
-    let cell = (520.0 / biggest).clamp(18.0, 44.0).floor();
+    let cell = (420.0 / biggest).clamp(18.0, 44.0).floor();
     let count_font = (cell * 0.36).clamp(8.0, 14.0);
     let tick_font = 13.0;
 
