@@ -8,7 +8,7 @@
 //! - `p` (permissive) turns a bad entry into a warning and skips it, as in Kaldi.
 //! - `s` (sorted) makes a sequential reader check that keys come in C-locale order.
 //! - `scp` entries are extended filenames with optional `:offset`; a relative path that does not
-//!   exist is also tried against the directory of the `scp` file and its parent (the coursework
+//!   exist is also tried against the directory of the `scp` file and its ancestors (the coursework
 //!   layout: `train/wav.scp` lists paths relative to `train/`, `feats.scp` paths relative to the
 //!   parent).
 //! - Offsets written into an `scp` point at the object (its `\0B` header), as Kaldi's do.
@@ -295,13 +295,14 @@ pub fn parse_scp(text: &str, origin: &Path) -> Result<Vec<ScpEntry>> {
 }
 
 /// Resolves a relative path from an `scp` entry: as given (relative to the working directory,
-/// as Kaldi does) if it exists, else relative to the `scp` file's directory, else to its parent.
+/// as Kaldi does) if it exists, else relative to the `scp` file's directory, else to the nearest
+/// ancestor of that directory where it exists.
 pub fn resolve_scp_path(path: &Path, scp_dir: Option<&Path>) -> PathBuf {
     if path.is_absolute() || path.exists() {
         return path.to_path_buf();
     }
     if let Some(dir) = scp_dir {
-        for base in [Some(dir), dir.parent()].into_iter().flatten() {
+        for base in dir.ancestors().filter(|b| !b.as_os_str().is_empty()) {
             let cand = base.join(path);
             if cand.exists() {
                 return cand;

@@ -2,6 +2,7 @@
 
 pub mod add_deltas;
 pub mod apply_cmvn;
+pub mod compare_feats;
 pub mod compute_cmvn_stats;
 pub mod compute_fbank_feats;
 pub mod compute_mfcc_feats;
