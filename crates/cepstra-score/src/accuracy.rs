@@ -72,7 +72,8 @@ pub struct Misrecognition {
 /// Everything `compute-accuracy` reports about a hypothesis against a reference.
 ///
 /// Utterances missing from the hypothesis count as errors; hypothesis utterances not in the
-/// reference are ignored (listed in [`extra_in_hyp`](Self::extra_in_hyp) and logged as a warning).
+/// reference are ignored and listed in [`extra_in_hyp`](Self::extra_in_hyp). Nothing is logged:
+/// [`render_text`](Self::render_text) ends with a `WARNING:` line for each of these cases.
 ///
 /// ```
 /// use cepstra_score::{AccuracyReport, UttLabel};
@@ -184,21 +185,6 @@ impl AccuracyReport {
             .filter(|e| !ref_utts.contains(e.utt.as_str()))
             .map(|e| e.utt.clone())
             .collect();
-        if !extra_in_hyp.is_empty() {
-            log::warn!(
-                "{} hypothesis utterance(s) not in the reference were ignored (first: {})",
-                extra_in_hyp.len(),
-                extra_in_hyp[0]
-            );
-        }
-        if !missing_in_hyp.is_empty() {
-            log::warn!(
-                "{} reference utterance(s) have no hypothesis and count as errors (first: {})",
-                missing_in_hyp.len(),
-                missing_in_hyp[0]
-            );
-        }
-
         let classes = reference_labels
             .iter()
             .enumerate()
