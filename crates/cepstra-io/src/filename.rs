@@ -204,6 +204,7 @@ pub fn classify_output(name: &str) -> OutputKind {
 
 enum OutputInner {
     Stdout(BufWriter<io::Stdout>),
+    Special(BufWriter<File>),
     File {
         writer: BufWriter<File>,
         tmp: PathBuf,
@@ -224,6 +225,11 @@ pub struct Output {
     written: u64,
 }
 
+/// Whether `path` exists and is not a regular file (a device such as `/dev/null`, a FIFO).
+fn is_special_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// A temporary path beside `target`, unique to this process.
 pub fn temp_path_for(target: &Path) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -241,6 +247,14 @@ impl Output {
         let inner = match classify_output(name) {
             OutputKind::Stdout => {
                 OutputInner::Stdout(BufWriter::with_capacity(1 << 16, io::stdout()))
+            }
+            OutputKind::File(target) if is_special_file(&target) => {
+                // /dev/null, a FIFO, a terminal: write in place (a rename would replace it).
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&target)
+                    .map_err(|e| Error::io(target.display().to_string(), e))?;
+                OutputInner::Special(BufWriter::with_capacity(1 << 16, f))
             }
             OutputKind::File(target) => {
                 if let Some(dir) = target.parent() {
@@ -294,9 +308,9 @@ impl Output {
         self.written
     }
 
-    /// Whether this output is a regular file (so offsets into it are meaningful).
+    /// Whether this output is a file (so offsets into it are meaningful).
     pub fn is_file(&self) -> bool {
-        matches!(self.inner, OutputInner::File { .. })
+        matches!(self.inner, OutputInner::File { .. } | OutputInner::Special(_))
     }
 
     /// Flushes and finishes: renames a file into place, waits for a pipe's command.
@@ -308,6 +322,7 @@ impl Output {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
                 r => r.map_err(|e| Error::io("-", e)),
             },
+            OutputInner::Special(mut w) => w.flush().map_err(|e| Error::io(name, e)),
             OutputInner::File {
                 writer,
                 tmp,
@@ -351,6 +366,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = match &mut self.inner {
             OutputInner::Stdout(w) => w.write(buf),
+            OutputInner::Special(w) => w.write(buf),
             OutputInner::File { writer, .. } => writer.write(buf),
             OutputInner::Pipe { writer, .. } => writer.write(buf),
             OutputInner::Done => Err(io::Error::other("output already committed")),
@@ -361,6 +377,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.inner {
             OutputInner::Stdout(w) => w.flush(),
+            OutputInner::Special(w) => w.flush(),
             OutputInner::File { writer, .. } => writer.flush(),
             OutputInner::Pipe { writer, .. } => writer.flush(),
             OutputInner::Done => Ok(()),
@@ -379,6 +396,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::FileTypeExt;
 
     #[test]
     fn classifies_like_kaldi() {
@@ -416,6 +434,14 @@ mod tests {
         o.write_all(b"whole").unwrap();
         o.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn dev_null_is_written_in_place() {
+        let mut o = Output::create("/dev/null").unwrap();
+        o.write_all(b"discarded").unwrap();
+        o.commit().unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
     }
 
     #[test]
