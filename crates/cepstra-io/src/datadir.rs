@@ -303,10 +303,11 @@ pub fn validate_data_dir(dir: &Path, opts: &ValidateOptions) -> Result<ValidateR
     for name in ["utt2num_frames", "utt2dur"] {
         if let Some(e) = check_utt_file(name, false, false)? {
             compare_keys(dir, name, &keys(&e), &utts, "utterance")?;
-            if let Some(bad) = e
-                .iter()
-                .find(|e| e.value.parse::<f64>().map_or(true, |v| v.is_nan() || v < 0.0))
-            {
+            if let Some(bad) = e.iter().find(|e| {
+                e.value
+                    .parse::<f64>()
+                    .map_or(true, |v| v.is_nan() || v < 0.0)
+            }) {
                 return Err(Error::Line {
                     path: dir.join(name),
                     line: bad.line,
