@@ -142,12 +142,6 @@ pub(crate) fn apply_eig_floor(a: &mut Array2<f64>, floor: f64) -> usize {
     n
 }
 
-/// max |eigenvalue| of a symmetric matrix.
-pub(crate) fn max_abs_eig(a: ArrayView2<f64>) -> f64 {
-    let (s, _) = sym_eig(a);
-    s.iter().fold(0.0f64, |m, x| m.max(x.abs()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

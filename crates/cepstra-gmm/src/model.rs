@@ -178,9 +178,6 @@ impl DiagGmm {
     pub fn inv_vars(&self) -> ArrayView2<'_, f64> {
         self.inv_vars.view()
     }
-    pub(crate) fn log_norm(&self) -> ArrayView1<'_, f64> {
-        self.log_norm.view()
-    }
     /// Kaldi's gconsts: log-likelihood of each weighted component at x = 0
     /// (ln w − ½·D·ln2π + ½·Σ ln invvar − ½·Σ μ²·invvar).
     pub fn gconsts(&self) -> Array1<f64> {
@@ -388,12 +385,6 @@ impl Gmm {
         match self {
             Gmm::Diag(g) => g.vars.clone(),
             Gmm::Full(g) => g.to_diag().vars.clone(),
-        }
-    }
-    pub(crate) fn log_norm(&self) -> ArrayView1<'_, f64> {
-        match self {
-            Gmm::Diag(g) => g.log_norm(),
-            Gmm::Full(g) => g.log_norm(),
         }
     }
     /// Builds a model of `cov` type from normal parameters (K×D×D covariances; for diag only

@@ -98,6 +98,75 @@ impl Gmm {
     }
 }
 
+impl Gmm {
+    /// Frame log-likelihoods as Kaldi computes them: from its float natural parameters
+    /// ([`crate::io`]'s Kaldi form of this model) with Kaldi's float arithmetic
+    /// (gconst + μᵀΣ⁻¹x − ½·xᵀΣ⁻¹x, then a float log-sum-exp). For comparing with Kaldi's logs and
+    /// `gmm-global-get-frame-likes`; on ill-conditioned models this differs from
+    /// [`Gmm::log_likelihoods`] by the float rounding of Kaldi's parameters and sums.
+    pub fn kaldi_log_likelihoods(&self, feats: ArrayView2<'_, f32>) -> Result<Array1<f64>> {
+        self.check_dim(feats.ncols())?;
+        let raw = crate::io::kaldi_raw(self);
+        let mut out = Array1::zeros(feats.nrows());
+        let d = self.dim();
+        for (t, x) in feats.outer_iter().enumerate() {
+            let x: Vec<f32> = x.to_vec();
+            let lls: Vec<f32> = match &raw {
+                crate::model::KaldiRaw::Diag {
+                    gconsts,
+                    means_invvars,
+                    inv_vars,
+                    ..
+                } => (0..gconsts.len())
+                    .map(|k| {
+                        let mut l = gconsts[k];
+                        let mut t1 = 0.0f32;
+                        let mut t2 = 0.0f32;
+                        for i in 0..d {
+                            t1 = means_invvars[[k, i]].mul_add(x[i], t1);
+                            t2 = inv_vars[[k, i]].mul_add(x[i] * x[i], t2);
+                        }
+                        l += t1;
+                        l = (-0.5f32).mul_add(t2, l);
+                        l
+                    })
+                    .collect(),
+                crate::model::KaldiRaw::Full {
+                    gconsts,
+                    means_invcovars,
+                    inv_covars,
+                    ..
+                } => (0..gconsts.len())
+                    .map(|k| {
+                        let mut l = gconsts[k];
+                        let p = &inv_covars[k];
+                        let mut t1 = 0.0f32;
+                        let mut tr = 0.0f32;
+                        for i in 0..d {
+                            t1 += means_invcovars[[k, i]] * x[i];
+                            for j in 0..=i {
+                                let xx = if i == j {
+                                    0.5 * (x[i] * x[j])
+                                } else {
+                                    x[i] * x[j]
+                                };
+                                tr += p[[i, j]] * xx;
+                            }
+                        }
+                        l += t1;
+                        l -= tr;
+                        l
+                    })
+                    .collect(),
+            };
+            let m = lls.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let s: f32 = lls.iter().map(|l| (l - m).exp()).sum();
+            out[t] = (m + s.ln()) as f64;
+        }
+        Ok(out)
+    }
+}
+
 fn utt_score(ll: &Array1<f64>) -> UtteranceScore {
     let total = ll.sum();
     let n = ll.len();
