@@ -1,0 +1,264 @@
+//! The offline frame loop shared by [`Mfcc`](crate::Mfcc) and [`Fbank`](crate::Fbank) (Kaldi's
+//! `OfflineFeatureTpl`), scratch buffers and the [`FeatureComputer`] trait.
+
+use ndarray::{Array2, ArrayView1, ArrayViewMut2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::fft::{FftBuffers, RealFft};
+use crate::window::{extract_window, num_frames, FeatureWindowFunction};
+use crate::{Error, FrameExtractionOptions, Result};
+
+/// Reusable buffers for [`FeatureComputer::compute_into`]: give each thread its own and the
+/// frame loop never allocates. `Scratch::default()` works for any computer (buffers grow on
+/// first use).
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    pub(crate) window: Vec<f32>,
+    pub(crate) frame: FrameScratch,
+    pub(crate) feat: Vec<f32>,
+}
+
+/// Per-frame buffers used after the window has been cut.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FrameScratch {
+    pub(crate) fft: FftBuffers,
+    pub(crate) power: Vec<f32>,
+    pub(crate) mel: Vec<f32>,
+}
+
+/// What every computer precomputes about framing: validated options, window function and the
+/// planned FFT of the padded window length.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameCore {
+    pub(crate) opts: FrameExtractionOptions,
+    pub(crate) window_fn: FeatureWindowFunction,
+    pub(crate) fft: RealFft,
+}
+
+impl FrameCore {
+    pub(crate) fn new(opts: &FrameExtractionOptions) -> Result<Self> {
+        opts.validate()?;
+        Ok(Self {
+            opts: opts.clone(),
+            window_fn: FeatureWindowFunction::new(opts),
+            fft: RealFft::new(opts.padded_window_size()),
+        })
+    }
+}
+
+/// The per-frame part of a computer (Kaldi's `MfccComputer::Compute` and friends).
+pub(crate) trait FrameCompute {
+    fn core(&self) -> &FrameCore;
+    fn feature_dim(&self) -> usize;
+    fn num_mel_bins(&self) -> usize;
+    fn need_raw_log_energy(&self) -> bool;
+    /// `window` is the processed, zero-padded frame; writes `feature_dim()` values to `out`.
+    fn compute_frame(
+        &self,
+        raw_log_energy: f32,
+        window: &[f32],
+        s: &mut FrameScratch,
+        out: &mut [f32],
+    );
+}
+
+/// A feature computer built once from options and shared (it is `Send + Sync`) by any number of
+/// threads, each with its own [`Scratch`].
+///
+/// Samples are on the int16 scale (±32768), as Kaldi reads WAV files. The dither noise of an
+/// utterance depends only on the seed passed (or `frame_opts.dither_seed`), never on threads.
+pub trait FeatureComputer: Send + Sync {
+    /// Number of values per frame.
+    fn dim(&self) -> usize;
+
+    /// The framing options this computer was built with.
+    fn frame_options(&self) -> &FrameExtractionOptions;
+
+    /// Number of frames [`compute`](Self::compute) returns for `num_samples` samples.
+    fn num_frames(&self, num_samples: usize) -> usize {
+        num_frames(num_samples, self.frame_options(), true)
+    }
+
+    /// Computes the features of `wave` into `out` (shape `num_frames(wave.len()) × dim()`),
+    /// seeding the dither noise with `seed`.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteSample`] if `wave` holds NaN or infinity.
+    ///
+    /// # Panics
+    /// If `out` has the wrong shape.
+    fn compute_into(
+        &self,
+        wave: &[f32],
+        seed: u64,
+        out: ArrayViewMut2<'_, f32>,
+        scratch: &mut Scratch,
+    ) -> Result<()>;
+
+    /// Computes the features of `wave` with dither seed `seed`; a signal shorter than one frame
+    /// gives a `0 × dim()` matrix.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteSample`] if `wave` holds NaN or infinity.
+    fn compute_with_seed(&self, wave: &[f32], seed: u64) -> Result<Array2<f32>> {
+        let mut out = Array2::zeros((self.num_frames(wave.len()), self.dim()));
+        self.compute_into(wave, seed, out.view_mut(), &mut Scratch::default())?;
+        Ok(out)
+    }
+
+    /// Computes the features of `wave` with the dither seed of the options
+    /// (`frame_opts.dither_seed`); see [`utterance_seed`] for a per-utterance seed.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteSample`] if `wave` holds NaN or infinity.
+    fn compute(&self, wave: &[f32]) -> Result<Array2<f32>> {
+        self.compute_with_seed(wave, self.frame_options().dither_seed)
+    }
+}
+
+/// A per-utterance dither seed from a base seed and the utterance key (FNV-1a of the key mixed
+/// with the seed by SplitMix64): stable across platforms, runs and thread counts.
+///
+/// ```
+/// use cepstra_feat::utterance_seed;
+/// assert_eq!(utterance_seed(0, "utt1"), utterance_seed(0, "utt1"));
+/// assert_ne!(utterance_seed(0, "utt1"), utterance_seed(0, "utt2"));
+/// assert_ne!(utterance_seed(0, "utt1"), utterance_seed(1, "utt1"));
+/// ```
+pub fn utterance_seed(seed: u64, key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = h ^ seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Kaldi's `OfflineFeatureTpl::Compute` for any [`FrameCompute`].
+pub(crate) fn compute_offline<C: FrameCompute + ?Sized>(
+    c: &C,
+    wave: &[f32],
+    seed: u64,
+    mut out: ArrayViewMut2<'_, f32>,
+    scratch: &mut Scratch,
+) -> Result<()> {
+    let core = c.core();
+    let rows = num_frames(wave.len(), &core.opts, true);
+    let dim = c.feature_dim();
+    assert_eq!(
+        out.dim(),
+        (rows, dim),
+        "compute_into: output must be num_frames x dim"
+    );
+    if let Some(index) = wave.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFiniteSample { index });
+    }
+    if rows == 0 {
+        return Ok(());
+    }
+    let padded = core.opts.padded_window_size();
+    scratch.window.resize(padded, 0.0);
+    scratch.feat.resize(dim, 0.0);
+    scratch.frame.power.resize(padded / 2 + 1, 0.0);
+    scratch.frame.mel.resize(c.num_mel_bins(), 0.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let need_energy = c.need_raw_log_energy();
+    for r in 0..rows {
+        let e = extract_window(
+            wave,
+            r,
+            &core.opts,
+            &core.window_fn,
+            &mut rng,
+            &mut scratch.window,
+            need_energy,
+        );
+        c.compute_frame(e, &scratch.window, &mut scratch.frame, &mut scratch.feat);
+        match out.row_mut(r).as_slice_mut() {
+            Some(row) => row.copy_from_slice(&scratch.feat),
+            None => out.row_mut(r).assign(&ArrayView1::from(&scratch.feat[..])),
+        }
+    }
+    Ok(())
+}
+
+/// Implements the inherent convenience methods and [`FeatureComputer`] for a computer type.
+macro_rules! impl_feature_computer {
+    ($ty:ty) => {
+        impl $ty {
+            /// Number of values per frame.
+            pub fn dim(&self) -> usize {
+                $crate::compute::FrameCompute::feature_dim(self)
+            }
+
+            /// Number of frames computed for `num_samples` samples (Kaldi's `NumFrames` with
+            /// `flush = true`).
+            pub fn num_frames(&self, num_samples: usize) -> usize {
+                $crate::window::num_frames(num_samples, &self.core.opts, true)
+            }
+
+            /// See [`FeatureComputer::compute_into`](crate::FeatureComputer::compute_into).
+            ///
+            /// # Errors
+            /// [`Error::NonFiniteSample`](crate::Error::NonFiniteSample) if `wave` holds NaN
+            /// or infinity.
+            ///
+            /// # Panics
+            /// If `out` is not `num_frames(wave.len()) × dim()`.
+            pub fn compute_into(
+                &self,
+                wave: &[f32],
+                seed: u64,
+                out: ndarray::ArrayViewMut2<'_, f32>,
+                scratch: &mut $crate::Scratch,
+            ) -> $crate::Result<()> {
+                $crate::compute::compute_offline(self, wave, seed, out, scratch)
+            }
+
+            /// See [`FeatureComputer::compute_with_seed`](crate::FeatureComputer::compute_with_seed).
+            ///
+            /// # Errors
+            /// [`Error::NonFiniteSample`](crate::Error::NonFiniteSample) if `wave` holds NaN
+            /// or infinity.
+            pub fn compute_with_seed(
+                &self,
+                wave: &[f32],
+                seed: u64,
+            ) -> $crate::Result<ndarray::Array2<f32>> {
+                $crate::FeatureComputer::compute_with_seed(self, wave, seed)
+            }
+
+            /// See [`FeatureComputer::compute`](crate::FeatureComputer::compute).
+            ///
+            /// # Errors
+            /// [`Error::NonFiniteSample`](crate::Error::NonFiniteSample) if `wave` holds NaN
+            /// or infinity.
+            pub fn compute(&self, wave: &[f32]) -> $crate::Result<ndarray::Array2<f32>> {
+                $crate::FeatureComputer::compute(self, wave)
+            }
+        }
+
+        impl $crate::FeatureComputer for $ty {
+            fn dim(&self) -> usize {
+                $crate::compute::FrameCompute::feature_dim(self)
+            }
+            fn frame_options(&self) -> &$crate::FrameExtractionOptions {
+                &self.core.opts
+            }
+            fn compute_into(
+                &self,
+                wave: &[f32],
+                seed: u64,
+                out: ndarray::ArrayViewMut2<'_, f32>,
+                scratch: &mut $crate::Scratch,
+            ) -> $crate::Result<()> {
+                $crate::compute::compute_offline(self, wave, seed, out, scratch)
+            }
+        }
+    };
+}
+pub(crate) use impl_feature_computer;

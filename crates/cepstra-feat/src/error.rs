@@ -1,0 +1,142 @@
+//! The one error type of this crate.
+
+/// Everything that can go wrong in `cepstra-feat`: invalid options (caught once, when a computer
+/// is built) and inputs that cannot be processed.
+///
+/// Each message says which option to change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `--sample-frequency` is not a positive finite number.
+    #[error("--sample-frequency={samp_freq} is invalid: give the sample rate of the audio in Hz (e.g. 8000 or 16000)")]
+    SampleFrequency {
+        /// The rejected value.
+        samp_freq: f32,
+    },
+    /// The frame length gives fewer than two samples.
+    #[error("--frame-length={frame_length_ms} ms at {samp_freq} Hz gives {samples} samples per frame: raise --frame-length to at least two samples")]
+    FrameLength {
+        /// The rejected frame length in milliseconds.
+        frame_length_ms: f32,
+        /// The sample frequency used.
+        samp_freq: f32,
+        /// The resulting number of samples.
+        samples: i64,
+    },
+    /// The frame shift gives less than one sample.
+    #[error("--frame-shift={frame_shift_ms} ms at {samp_freq} Hz gives {samples} samples: raise --frame-shift to at least one sample")]
+    FrameShift {
+        /// The rejected frame shift in milliseconds.
+        frame_shift_ms: f32,
+        /// The sample frequency used.
+        samp_freq: f32,
+        /// The resulting number of samples.
+        samples: i64,
+    },
+    /// `--dither` is negative or not finite.
+    #[error("--dither={dither} is invalid: use 0 (no dither) or a positive value on the int16 scale such as 1.0")]
+    Dither {
+        /// The rejected value.
+        dither: f32,
+    },
+    /// `--preemphasis-coefficient` is outside [0, 1].
+    #[error("--preemphasis-coefficient={preemph_coeff} is outside [0, 1]: use e.g. 0.97, or 0 to disable")]
+    PreemphasisCoefficient {
+        /// The rejected value.
+        preemph_coeff: f32,
+    },
+    /// A real-valued option is NaN or infinite.
+    #[error("--{option}={value} is not a finite number")]
+    NotFinite {
+        /// Kaldi's name of the option.
+        option: &'static str,
+        /// The rejected value.
+        value: f32,
+    },
+    /// Fewer than three mel bins.
+    #[error("--num-mel-bins={num_bins} is too small: use at least 3 (23 is Kaldi's default)")]
+    NumMelBins {
+        /// The rejected value.
+        num_bins: usize,
+    },
+    /// The mel range is empty or outside (0, Nyquist].
+    #[error("--low-freq={low_freq} and --high-freq={high_freq} give an invalid range for Nyquist {nyquist} Hz: need 0 <= low < high <= Nyquist (high <= 0 is an offset from Nyquist)")]
+    MelFrequencies {
+        /// The rejected low cut-off in Hz.
+        low_freq: f32,
+        /// The high cut-off in Hz after resolving offsets from Nyquist.
+        high_freq: f32,
+        /// Half the sample frequency.
+        nyquist: f32,
+    },
+    /// A mel triangle contains no FFT bin.
+    #[error("mel bin {bin} covers no FFT bin: lower --num-mel-bins, widen --low-freq/--high-freq or raise --frame-length")]
+    EmptyMelBin {
+        /// Index of the empty triangle.
+        bin: usize,
+    },
+    /// `--num-ceps` is zero or larger than `--num-mel-bins`.
+    #[error("--num-ceps={num_ceps} must be between 1 and --num-mel-bins={num_bins}")]
+    NumCeps {
+        /// The rejected number of cepstra.
+        num_ceps: usize,
+        /// The number of mel bins.
+        num_bins: usize,
+    },
+    /// Delta options outside Kaldi's sanity range.
+    #[error("--delta-order={order} --delta-window={window} are invalid: need order < 1000 and 1 <= window < 1000 (Kaldi uses 2 and 2)")]
+    DeltaOptions {
+        /// The rejected order.
+        order: usize,
+        /// The rejected window.
+        window: usize,
+    },
+    /// The waveform holds a NaN or infinite sample.
+    #[error("sample {index} of the waveform is not finite: check the audio file")]
+    NonFiniteSample {
+        /// Index of the first bad sample.
+        index: usize,
+    },
+    /// CMVN statistics that are not 1 or 2 rows by (dim + 1) columns.
+    #[error("CMVN stats have shape {rows}x{cols}: expected 2x(dim+1) (or 1x(dim+1) for means only) as written by compute-cmvn-stats")]
+    CmvnStatsShape {
+        /// Rows of the rejected matrix.
+        rows: usize,
+        /// Columns of the rejected matrix.
+        cols: usize,
+    },
+    /// CMVN statistics and features of different dimension.
+    #[error("CMVN stats have dimension {stats_dim} but the features have {feats_dim}: use stats computed from these features")]
+    CmvnDim {
+        /// Feature dimension of the statistics.
+        stats_dim: usize,
+        /// Feature dimension of the features.
+        feats_dim: usize,
+    },
+    /// CMVN statistics with a count below one.
+    #[error("insufficient stats for cepstral mean and variance normalization: count = {count} (need at least 1 frame)")]
+    CmvnCount {
+        /// The count found in the statistics.
+        count: f64,
+    },
+    /// Variance normalisation requested with mean-only statistics.
+    #[error("variance normalization requested but the CMVN stats hold no variance row: recompute them or use --norm-vars=false")]
+    CmvnNoVarianceStats,
+    /// Variance normalisation produced NaN or infinity.
+    #[error("NaN or infinity in cepstral mean/variance computation (dimension {dim}): check the CMVN stats")]
+    CmvnNotFinite {
+        /// The offending dimension.
+        dim: usize,
+    },
+    /// Frame weights whose length differs from the number of frames.
+    #[error("{weights} frame weights given for {frames} frames: give one weight per frame")]
+    WeightsLength {
+        /// Number of weights.
+        weights: usize,
+        /// Number of frames.
+        frames: usize,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,375 @@
+//! Framing: frame counts, window functions and per-frame processing (Kaldi's
+//! `feature-window.cc`).
+
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use crate::{FrameExtractionOptions, WindowType};
+
+/// Floor applied to energies before taking logs (`FLT_EPSILON`, as Kaldi).
+pub const ENERGY_EPSILON: f32 = f32::EPSILON;
+
+/// Number of frames Kaldi's `NumFrames` gives for `num_samples` samples.
+///
+/// With `snip_edges` (the default) only frames that fit entirely in the signal count:
+/// `1 + (num_samples - window_size) / window_shift`, or 0 if the signal is shorter than a frame.
+/// Without it the count is `num_samples / window_shift` rounded to the nearest integer, and the
+/// signal is reflected at its ends; `flush = false` then drops frames that would reach past the
+/// end (for streaming), as Kaldi does.
+///
+/// ```
+/// use cepstra_feat::{num_frames, FrameExtractionOptions};
+/// let opts = FrameExtractionOptions { samp_freq: 8000.0, ..Default::default() };
+/// assert_eq!(num_frames(8000, &opts, true), 98);
+/// let opts = FrameExtractionOptions { snip_edges: false, ..opts };
+/// assert_eq!(num_frames(8000, &opts, true), 100);
+/// ```
+pub fn num_frames(num_samples: usize, opts: &FrameExtractionOptions, flush: bool) -> usize {
+    let shift = opts.window_shift_i64();
+    let length = opts.window_size_i64();
+    if shift < 1 {
+        return 0;
+    }
+    let n = num_samples as i64;
+    if opts.snip_edges {
+        if n < length {
+            0
+        } else {
+            (1 + (n - length) / shift) as usize
+        }
+    } else {
+        let mut frames = (n + shift / 2) / shift;
+        if flush {
+            return frames as usize;
+        }
+        let mut end = first_sample_of_frame_i64(frames - 1, opts) + length;
+        while frames > 0 && end > n {
+            frames -= 1;
+            end -= shift;
+        }
+        frames as usize
+    }
+}
+
+/// Index of the first sample of frame `frame` (Kaldi's `FirstSampleOfFrame`); negative for the
+/// first frames when `snip_edges` is false (those samples are reflected).
+pub fn first_sample_of_frame(frame: usize, opts: &FrameExtractionOptions) -> i64 {
+    first_sample_of_frame_i64(frame as i64, opts)
+}
+
+fn first_sample_of_frame_i64(frame: i64, opts: &FrameExtractionOptions) -> i64 {
+    let shift = opts.window_shift_i64();
+    if opts.snip_edges {
+        frame * shift
+    } else {
+        let midpoint = shift * frame + shift / 2;
+        midpoint - opts.window_size_i64() / 2
+    }
+}
+
+/// The window function of one frame length (Kaldi's `FeatureWindowFunction`), evaluated in
+/// `f64` and stored as `f32`, as Kaldi does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureWindowFunction {
+    window: Vec<f32>,
+}
+
+impl FeatureWindowFunction {
+    /// Builds the window of `opts.window_size()` samples for `opts.window_type`.
+    ///
+    /// ```
+    /// use cepstra_feat::{FeatureWindowFunction, FrameExtractionOptions, WindowType};
+    /// let opts = FrameExtractionOptions { window_type: WindowType::Hanning, ..Default::default() };
+    /// let w = FeatureWindowFunction::new(&opts);
+    /// assert_eq!(w.as_slice().len(), 400);
+    /// assert_eq!(w.as_slice()[0], 0.0);
+    /// ```
+    pub fn new(opts: &FrameExtractionOptions) -> Self {
+        let n = opts.window_size();
+        let a = std::f64::consts::TAU / (n as f64 - 1.0);
+        let blackman = f64::from(opts.blackman_coeff);
+        let window = (0..n)
+            .map(|i| {
+                let x = a * i as f64;
+                let v = match opts.window_type {
+                    WindowType::Hanning => 0.5 - 0.5 * x.cos(),
+                    WindowType::Sine => (0.5 * x).sin(),
+                    WindowType::Hamming => 0.54 - 0.46 * x.cos(),
+                    WindowType::Povey => (0.5 - 0.5 * x.cos()).powf(0.85),
+                    WindowType::Rectangular => 1.0,
+                    WindowType::Blackman => {
+                        blackman - 0.5 * x.cos() + (0.5 - blackman) * (2.0 * x).cos()
+                    }
+                };
+                v as f32
+            })
+            .collect();
+        Self { window }
+    }
+
+    /// The window coefficients, one per sample of a frame.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.window
+    }
+}
+
+/// Cuts frame `frame` out of `wave` into `window` and processes it as Kaldi's `ExtractWindow` +
+/// `ProcessWindow`: reflect at the ends if `snip_edges` is false, dither (Gaussian, `opts.dither`
+/// times a standard normal draw from `rng`), remove the DC offset, take the raw log-energy,
+/// pre-emphasise, multiply by the window, zero-pad to `opts.padded_window_size()`.
+///
+/// Returns the log-energy of the frame after DC removal and before pre-emphasis
+/// (`max(Σx², FLT_EPSILON)`, natural log), which `--raw-energy=true` uses; it is only computed
+/// when `want_raw_log_energy` is set (otherwise 0).
+///
+/// # Panics
+/// If `wave` is empty, `window.len() != opts.padded_window_size()`, `window_fn` has another
+/// length than `opts.window_size()`, or `snip_edges` is true and the frame does not fit in `wave`
+/// (use [`num_frames`] to count frames).
+pub fn extract_window<R: Rng + ?Sized>(
+    wave: &[f32],
+    frame: usize,
+    opts: &FrameExtractionOptions,
+    window_fn: &FeatureWindowFunction,
+    rng: &mut R,
+    window: &mut [f32],
+    want_raw_log_energy: bool,
+) -> f32 {
+    let frame_length = opts.window_size();
+    assert!(!wave.is_empty(), "extract_window: empty waveform");
+    assert_eq!(
+        window.len(),
+        opts.padded_window_size(),
+        "window buffer length"
+    );
+    assert_eq!(
+        window_fn.window.len(),
+        frame_length,
+        "window function length"
+    );
+    let start = first_sample_of_frame(frame, opts);
+    let dim = wave.len() as i64;
+    if start >= 0 && start + frame_length as i64 <= dim {
+        let s = start as usize;
+        window[..frame_length].copy_from_slice(&wave[s..s + frame_length]);
+    } else {
+        assert!(
+            !opts.snip_edges,
+            "frame {frame} does not fit in the waveform"
+        );
+        for (k, out) in window[..frame_length].iter_mut().enumerate() {
+            let mut s = start + k as i64;
+            while s < 0 || s >= dim {
+                s = if s < 0 { -s - 1 } else { 2 * dim - 1 - s };
+            }
+            *out = wave[s as usize];
+        }
+    }
+    window[frame_length..].fill(0.0);
+    process_window(
+        opts,
+        window_fn,
+        rng,
+        &mut window[..frame_length],
+        want_raw_log_energy,
+    )
+}
+
+/// Kaldi's `ProcessWindow` on one unpadded frame; see [`extract_window`].
+pub(crate) fn process_window<R: Rng + ?Sized>(
+    opts: &FrameExtractionOptions,
+    window_fn: &FeatureWindowFunction,
+    rng: &mut R,
+    frame: &mut [f32],
+    want_raw_log_energy: bool,
+) -> f32 {
+    if opts.dither != 0.0 {
+        for x in frame.iter_mut() {
+            let g: f32 = rng.sample(StandardNormal);
+            *x += g * opts.dither;
+        }
+    }
+    if opts.remove_dc_offset {
+        let mean = (sum_f64(frame) / frame.len() as f64) as f32;
+        for x in frame.iter_mut() {
+            *x -= mean;
+        }
+    }
+    let mut raw_log_energy = 0.0;
+    if want_raw_log_energy {
+        raw_log_energy = log_energy(frame);
+    }
+    // Pre-emphasis (x[i] -= c·x[i-1], and x[0] -= c·x[0]) fused with the window, written
+    // forwards with the previous input carried so that it vectorises.
+    let c = opts.preemph_coeff;
+    let w = &window_fn.window[..frame.len()];
+    if c != 0.0 {
+        let mut prev = frame[0];
+        for (x, &wi) in frame.iter_mut().zip(w) {
+            let cur = *x;
+            *x = (cur - c * prev) * wi;
+            prev = cur;
+        }
+    } else {
+        for (x, &wi) in frame.iter_mut().zip(w) {
+            *x *= wi;
+        }
+    }
+    raw_log_energy
+}
+
+/// `ln(max(Σx², FLT_EPSILON))` with `f64` accumulators.
+pub(crate) fn log_energy(frame: &[f32]) -> f32 {
+    dot_f64(frame, frame).max(f64::from(ENERGY_EPSILON)).ln() as f32
+}
+
+/// Lanes of independent `f64` accumulators in [`sum_f64`] and [`dot_f64`] (lets the compiler
+/// vectorise and pipeline the sums).
+const LANES: usize = 8;
+
+/// `Σ x` with `f64` accumulators.
+pub(crate) fn sum_f64(x: &[f32]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest: f64 = chunks.remainder().iter().map(|&v| f64::from(v)).sum();
+    for c in chunks {
+        for k in 0..LANES {
+            acc[k] += f64::from(c[k]);
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
+/// `Σ a·b` with `f64` products and accumulators.
+pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f64; LANES];
+    let ca = a.chunks_exact(LANES);
+    let cb = b.chunks_exact(LANES);
+    let rest: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..LANES {
+            acc[k] += f64::from(x[k]) * f64::from(y[k]);
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts8k() -> FrameExtractionOptions {
+        FrameExtractionOptions {
+            samp_freq: 8000.0,
+            dither: 0.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn window_shapes() {
+        let mut opts = opts8k();
+        let n = opts.window_size();
+        for wt in [
+            WindowType::Hamming,
+            WindowType::Hanning,
+            WindowType::Povey,
+            WindowType::Rectangular,
+            WindowType::Sine,
+            WindowType::Blackman,
+        ] {
+            opts.window_type = wt;
+            let w = FeatureWindowFunction::new(&opts);
+            let w = w.as_slice();
+            assert_eq!(w.len(), n);
+            // symmetric
+            for i in 0..n {
+                assert!(
+                    (w[i] - w[n - 1 - i]).abs() < 1e-6,
+                    "{wt} not symmetric at {i}"
+                );
+            }
+            let max = w.iter().cloned().fold(f32::MIN, f32::max);
+            assert!(max <= 1.0 + 1e-6 && max > 0.99, "{wt} max {max}");
+            match wt {
+                WindowType::Hamming => assert!((w[0] - 0.08).abs() < 1e-6),
+                WindowType::Rectangular => assert!(w.iter().all(|&x| x == 1.0)),
+                WindowType::Blackman => assert!(w[0].abs() < 1e-6),
+                _ => assert_eq!(w[0], 0.0),
+            }
+        }
+        // povey = hanning^0.85
+        opts.window_type = WindowType::Hanning;
+        let h = FeatureWindowFunction::new(&opts);
+        opts.window_type = WindowType::Povey;
+        let p = FeatureWindowFunction::new(&opts);
+        for (a, b) in h.as_slice().iter().zip(p.as_slice()) {
+            assert!((a.powf(0.85) - b).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn num_frames_snip_edges() {
+        let opts = opts8k(); // 200 / 80
+        assert_eq!(num_frames(0, &opts, true), 0);
+        assert_eq!(num_frames(199, &opts, true), 0);
+        assert_eq!(num_frames(200, &opts, true), 1);
+        assert_eq!(num_frames(279, &opts, true), 1);
+        assert_eq!(num_frames(280, &opts, true), 2);
+        assert_eq!(num_frames(10400, &opts, true), 128);
+        // flush does not matter with snip_edges
+        assert_eq!(num_frames(10400, &opts, false), 128);
+    }
+
+    #[test]
+    fn num_frames_no_snip() {
+        let opts = FrameExtractionOptions {
+            snip_edges: false,
+            ..opts8k()
+        };
+        assert_eq!(num_frames(0, &opts, true), 0);
+        assert_eq!(num_frames(39, &opts, true), 0);
+        assert_eq!(num_frames(40, &opts, true), 1);
+        assert_eq!(num_frames(119, &opts, true), 1);
+        assert_eq!(num_frames(120, &opts, true), 2);
+        assert_eq!(num_frames(10400, &opts, true), 130);
+        // without flush the last frames must end inside the signal: frame f spans
+        // [80f + 40 - 100, 80f + 40 + 100).
+        assert_eq!(num_frames(10400, &opts, false), 129);
+        assert_eq!(num_frames(40, &opts, false), 0);
+        assert_eq!(first_sample_of_frame(0, &opts), -60);
+        assert_eq!(first_sample_of_frame(2, &opts), 100);
+    }
+
+    #[test]
+    fn reflection_at_edges() {
+        let opts = FrameExtractionOptions {
+            snip_edges: false,
+            remove_dc_offset: false,
+            preemph_coeff: 0.0,
+            window_type: WindowType::Rectangular,
+            round_to_power_of_two: false,
+            ..opts8k()
+        };
+        let wave: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let wf = FeatureWindowFunction::new(&opts);
+        let mut w = vec![0.0; opts.padded_window_size()];
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        extract_window(&wave, 0, &opts, &wf, &mut rng, &mut w, false);
+        // starts at sample -60: reflected -60 -> 59, -1 -> 0.
+        assert_eq!(w[0], 59.0);
+        assert_eq!(w[59], 0.0);
+        assert_eq!(w[60], 0.0);
+        assert_eq!(w[61], 1.0);
+        assert_eq!(w[159], 99.0);
+        assert_eq!(w[160], 99.0); // 100 -> 99
+        assert_eq!(w[199], 60.0);
+    }
+}
