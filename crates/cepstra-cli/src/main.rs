@@ -36,6 +36,21 @@ enum Command {
     CompareFeats(cmd::compare_feats::Args),
     FeatToDim(cmd::feat_to_dim::Args),
     FeatToLen(cmd::feat_to_len::Args),
+    Kmeans(cmd::kmeans::Args),
+    #[command(visible_alias = "gmm-global-init-from-feats")]
+    GmmInit(cmd::gmm_init::Args),
+    #[command(visible_aliases = ["gmm-global-acc-stats", "fgmm-global-acc-stats"])]
+    GmmAccStats(cmd::gmm_acc_stats::Args),
+    #[command(visible_aliases = ["gmm-global-sum-accs", "fgmm-global-sum-accs"])]
+    GmmSumAccs(cmd::gmm_sum_accs::Args),
+    #[command(visible_aliases = ["gmm-global-est", "fgmm-global-est"])]
+    GmmEst(cmd::gmm_est::Args),
+    GmmTrain(cmd::gmm_train::Args),
+    #[command(visible_aliases = ["gmm-global-get-frame-likes", "fgmm-global-get-frame-likes"])]
+    GmmGetFrameLikes(cmd::gmm_get_frame_likes::Args),
+    GmmInfo(cmd::gmm_info::Args),
+    #[command(visible_aliases = ["gmm-global-copy", "fgmm-global-copy"])]
+    GmmCopy(cmd::gmm_copy::Args),
     ValidateDataDir(cmd::validate_data_dir::Args),
     FixDataDir(cmd::fix_data_dir::Args),
 }
@@ -51,6 +66,15 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::CompareFeats(a) => cmd::compare_feats::run(a),
         Command::FeatToDim(a) => cmd::feat_to_dim::run(a),
         Command::FeatToLen(a) => cmd::feat_to_len::run(a),
+        Command::Kmeans(a) => cmd::kmeans::run(a),
+        Command::GmmInit(a) => cmd::gmm_init::run(a),
+        Command::GmmAccStats(a) => cmd::gmm_acc_stats::run(a),
+        Command::GmmSumAccs(a) => cmd::gmm_sum_accs::run(a),
+        Command::GmmEst(a) => cmd::gmm_est::run(a),
+        Command::GmmTrain(a) => cmd::gmm_train::run(a),
+        Command::GmmGetFrameLikes(a) => cmd::gmm_get_frame_likes::run(a),
+        Command::GmmInfo(a) => cmd::gmm_info::run(a),
+        Command::GmmCopy(a) => cmd::gmm_copy::run(a),
         Command::ValidateDataDir(a) => cmd::validate_data_dir::run(a),
         Command::FixDataDir(a) => cmd::fix_data_dir::run(a),
     }

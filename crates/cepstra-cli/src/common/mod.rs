@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod features;
+pub mod gmm_io;
 pub mod parallel;
 pub mod progress;
 pub mod scalars;

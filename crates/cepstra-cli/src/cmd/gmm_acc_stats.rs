@@ -1,0 +1,63 @@
+//! `cepstra gmm-acc-stats`: accumulate EM statistics (Kaldi's gmm-global-acc-stats /
+//! fgmm-global-acc-stats).
+
+use anyhow::{Context, Result};
+use cepstra_gmm::GmmStats;
+use cepstra_io::table::{RSpecifier, SequentialReader};
+use ndarray::Array2;
+
+use crate::common::gmm_io::{read_model, write_stats};
+
+/// Accumulate sufficient statistics (zeroth, first, second order; f64) of features under a model.
+/// Sum them with gmm-sum-accs and estimate with gmm-est.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "e.g.: cepstra gmm-acc-stats 0.mdl scp:split4/1/feats.scp 0.1.acc\nSee also: gmm-sum-accs, gmm-est"
+)]
+pub struct Args {
+    /// Write Kaldi's AccumDiagGmm/AccumFullGmm format instead of cepstra's
+    #[arg(long = "kaldi-format", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    kaldi_format: bool,
+    /// With --kaldi-format: binary (true) or text (false)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    binary: bool,
+    /// The model
+    model: String,
+    /// Rspecifier of the features
+    feats_rspecifier: String,
+    /// Where to write the statistics
+    accs_out: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let gmm = read_model(&a.model)?;
+    let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
+    let mut stats = GmmStats::for_model(&gmm);
+    let (mut utts, mut frames) = (0usize, 0usize);
+    let mut progress = crate::common::progress::Progress::new("utterances");
+    for item in SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)? {
+        let (key, feats) = match item {
+            Ok(kv) => kv,
+            Err(e) if permissive => {
+                log::warn!("{e} (skipped)");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        stats
+            .accumulate(&gmm, feats.view(), None)
+            .with_context(|| format!("utterance {key}"))?;
+        utts += 1;
+        frames += feats.nrows();
+        progress.inc(1);
+    }
+    progress.finish();
+    anyhow::ensure!(utts > 0, "{}: no features", a.feats_rspecifier);
+    log::info!(
+        "Done {utts} files; average log-likelihood per frame {:.6} over {frames} frames",
+        stats.avg_loglike()
+    );
+    write_stats(&stats, &a.accs_out, a.kaldi_format, a.binary)
+}

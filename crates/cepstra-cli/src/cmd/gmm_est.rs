@@ -1,0 +1,45 @@
+//! `cepstra gmm-est`: re-estimate a GMM from statistics (Kaldi's gmm-global-est /
+//! fgmm-global-est).
+
+use anyhow::{Context, Result};
+use cepstra_gmm::{estimate, EstimateOptions};
+
+use crate::common::gmm_io::{read_model, read_stats, write_model, ModelOutArgs};
+
+/// Estimate a GMM from accumulated statistics, with Kaldi's floors (min weight, min occupancy,
+/// variance/eigenvalue floors), scikit-learn's reg-covar and mixing up.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "e.g.: cepstra gmm-est --mix-up=8 0.mdl 0.acc 1.mdl\n       cepstra gmm-est 0.mdl \"cepstra gmm-sum-accs - 0.*.acc |\" 1.mdl\nSee also: gmm-acc-stats, gmm-sum-accs"
+)]
+pub struct Args {
+    #[command(flatten)]
+    opts: EstimateOptions,
+    #[command(flatten)]
+    out: ModelOutArgs,
+    /// The model the statistics were accumulated with
+    model_in: String,
+    /// The statistics (a file, or a pipe such as "cepstra gmm-sum-accs - *.acc |")
+    accs_in: String,
+    /// Where to write the new model
+    model_out: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let gmm = read_model(&a.model_in)?;
+    let stats = read_stats(&a.accs_in)?;
+    let (new, report) = estimate(&stats, &gmm, &a.opts)
+        .with_context(|| format!("estimating from {}", a.accs_in))?;
+    for m in &report.messages {
+        log::warn!("{m}");
+    }
+    log::info!(
+        "count {:.1}, avg like/frame {:.6}; {} Gaussians ({} removed, {} floored)",
+        report.count,
+        report.avg_loglike,
+        new.num_gauss(),
+        report.removed.len(),
+        report.floored_gaussians
+    );
+    write_model(&new, &a.model_out, &a.out)
+}
