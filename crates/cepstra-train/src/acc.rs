@@ -1,0 +1,296 @@
+//! Per-class statistics of one EM pass over some utterances (`acc-classes` output), exact so
+//! that they sum to the same bits in any grouping; their binary file format.
+//!
+//! File format (little-endian), version 1:
+//!
+//! ```text
+//! magic "CPSTCACC"            8 bytes
+//! version                     u32 (1)
+//! model set fingerprint       u64 (FNV-1a of the model set's JSON bytes)
+//! iteration                   u32 (the model set's "iteration")
+//! number of classes           u32
+//! per class, in the model set's order:
+//!   label length, label       u32, UTF-8 bytes
+//!   covariance                u8 (0 diag, 1 full)
+//!   skipped                   u8 (1: converged class, no statistics)
+//!   K, D                      u32, u32
+//!   utterances                u64
+//!   frames, log-likelihood    i128, i128 (fixed point, value · 2^56)
+//!   occupancy                 K × i128
+//!   first order               K·D × i128 (row-major)
+//!   second order              diag: K·D × i128; full: per component the lower triangle row by
+//!                             row, D(D+1)/2 × i128 (raw Σγxxᵀ, not centred)
+//! ```
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::exact::ExactStats;
+use crate::modelset::ModelSet;
+use cepstra_gmm::CovarianceType;
+
+/// Magic bytes of a class statistics file.
+pub const ACC_MAGIC: &[u8; 8] = b"CPSTCACC";
+/// Version of the class statistics format.
+pub const ACC_VERSION: u32 = 1;
+
+/// The statistics of one class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassAcc {
+    /// The class label.
+    pub label: String,
+    /// True for a converged class (no statistics gathered; it is not updated).
+    pub skipped: bool,
+    /// Exact statistics.
+    pub stats: ExactStats,
+}
+
+/// Statistics of every class of a model set over some utterances (Kaldi's per-job `.acc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassAccs {
+    /// [`ModelSet::fingerprint`] of the model set used.
+    pub fingerprint: u64,
+    /// [`ModelSet::iteration`] of the model set used.
+    pub iteration: usize,
+    /// One entry per class of the model set, in its order.
+    pub classes: Vec<ClassAcc>,
+}
+
+impl ClassAccs {
+    /// Zero statistics for every class of `models`.
+    pub fn for_model_set(models: &ModelSet) -> Result<ClassAccs> {
+        Ok(ClassAccs {
+            fingerprint: models.fingerprint()?,
+            iteration: models.iteration,
+            classes: models
+                .classes
+                .iter()
+                .map(|c| ClassAcc {
+                    label: c.label.clone(),
+                    skipped: c.converged,
+                    stats: ExactStats::for_model(&c.model),
+                })
+                .collect(),
+        })
+    }
+
+    /// Adds `other` (same model set) exactly: Kaldi's `gmm-global-sum-accs`.
+    pub fn merge(&mut self, other: &ClassAccs, what: &str) -> Result<()> {
+        self.check_compatible(other.fingerprint, other.iteration, what)?;
+        if other.classes.len() != self.classes.len() {
+            return Err(Error::AccMismatch {
+                what: what.to_string(),
+                reason: format!(
+                    "{} classes, expected {}",
+                    other.classes.len(),
+                    self.classes.len()
+                ),
+            });
+        }
+        for (a, b) in self.classes.iter_mut().zip(&other.classes) {
+            if a.label != b.label || a.skipped != b.skipped {
+                return Err(Error::AccMismatch {
+                    what: what.to_string(),
+                    reason: format!("class '{}' where '{}' was expected", b.label, a.label),
+                });
+            }
+            a.stats
+                .merge(&b.stats)
+                .map_err(|reason| Error::Statistics {
+                    class: a.label.clone(),
+                    reason,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn check_compatible(&self, fingerprint: u64, iteration: usize, what: &str) -> Result<()> {
+        if fingerprint != self.fingerprint || iteration != self.iteration {
+            return Err(Error::AccMismatch {
+                what: what.to_string(),
+                reason: format!(
+                    "made with another model set (fingerprint {fingerprint:016x}, iteration {iteration}; \
+                     expected {:016x}, iteration {}): re-run acc-classes with this model set",
+                    self.fingerprint, self.iteration
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that these statistics were made with `models`.
+    pub fn check_model_set(&self, models: &ModelSet, what: &str) -> Result<()> {
+        self.check_compatible(models.fingerprint()?, models.iteration, what)
+    }
+
+    /// The binary file contents (see the [module docs](self)).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(ACC_MAGIC);
+        b.extend_from_slice(&ACC_VERSION.to_le_bytes());
+        b.extend_from_slice(&self.fingerprint.to_le_bytes());
+        b.extend_from_slice(&(self.iteration as u32).to_le_bytes());
+        b.extend_from_slice(&(self.classes.len() as u32).to_le_bytes());
+        for c in &self.classes {
+            let s = &c.stats;
+            b.extend_from_slice(&(c.label.len() as u32).to_le_bytes());
+            b.extend_from_slice(c.label.as_bytes());
+            b.push(match s.covariance {
+                CovarianceType::Diag => 0,
+                CovarianceType::Full => 1,
+            });
+            b.push(u8::from(c.skipped));
+            b.extend_from_slice(&(s.num_gauss as u32).to_le_bytes());
+            b.extend_from_slice(&(s.dim as u32).to_le_bytes());
+            b.extend_from_slice(&s.num_utts.to_le_bytes());
+            b.extend_from_slice(&s.num_frames.to_le_bytes());
+            b.extend_from_slice(&s.loglike.to_le_bytes());
+            for v in s.occupancy.iter().chain(&s.first).chain(&s.second) {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        b
+    }
+
+    /// Parses a statistics file; `path` names it in errors. Sizes are checked against the bytes
+    /// present before allocating.
+    pub fn from_bytes(bytes: &[u8], path: &str) -> Result<ClassAccs> {
+        let mut r = Cursor {
+            bytes,
+            pos: 0,
+            path,
+        };
+        if r.take(8, "magic")? != ACC_MAGIC {
+            return Err(r.err(
+                "not a cepstra class statistics file (bad magic; acc-classes writes them)".into(),
+            ));
+        }
+        let version = r.u32("header")?;
+        if version != ACC_VERSION {
+            return Err(r.err(format!(
+                "version {version} is not supported (this build reads version {ACC_VERSION})"
+            )));
+        }
+        let fingerprint = r.u64("header")?;
+        let iteration = r.u32("header")? as usize;
+        let n = r.u32("header")? as usize;
+        let mut classes = Vec::with_capacity(n.min(bytes.len()));
+        for _ in 0..n {
+            let len = r.u32("class header")? as usize;
+            let label = std::str::from_utf8(r.take(len, "class label")?)
+                .map_err(|_| r.err("a class label is not UTF-8".into()))?
+                .to_string();
+            let cov = match r.take(1, "class header")?[0] {
+                0 => CovarianceType::Diag,
+                1 => CovarianceType::Full,
+                x => return Err(r.err(format!("class '{label}': unknown covariance code {x}"))),
+            };
+            let skipped = match r.take(1, "class header")?[0] {
+                0 => false,
+                1 => true,
+                x => return Err(r.err(format!("class '{label}': bad skipped flag {x}"))),
+            };
+            let k = r.u32("class header")? as usize;
+            let d = r.u32("class header")? as usize;
+            let second = match cov {
+                CovarianceType::Diag => k.checked_mul(d),
+                CovarianceType::Full => d.checked_mul(d + 1).and_then(|x| (x / 2).checked_mul(k)),
+            };
+            let total = second
+                .and_then(|s| k.checked_mul(d).and_then(|f| f.checked_add(s)))
+                .and_then(|x| x.checked_add(k))
+                .and_then(|x| x.checked_mul(16))
+                .ok_or_else(|| r.err(format!("class '{label}': sizes K={k} D={d} overflow")))?;
+            if k == 0 || d == 0 {
+                return Err(r.err(format!(
+                    "class '{label}': K={k}, D={d}: both must be positive"
+                )));
+            }
+            let num_utts = r.u64("class header")?;
+            let num_frames = r.i128("class header")?;
+            let loglike = r.i128("class header")?;
+            let body = r.take(total, "statistics")?;
+            let vals: Vec<i128> = body
+                .chunks_exact(16)
+                .map(|c| {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(c);
+                    i128::from_le_bytes(a)
+                })
+                .collect();
+            let mut st = ExactStats::new(k, d, cov);
+            st.occupancy.copy_from_slice(&vals[..k]);
+            st.first.copy_from_slice(&vals[k..k + k * d]);
+            st.second.copy_from_slice(&vals[k + k * d..]);
+            st.num_utts = num_utts;
+            st.num_frames = num_frames;
+            st.loglike = loglike;
+            classes.push(ClassAcc {
+                label,
+                skipped,
+                stats: st,
+            });
+        }
+        if r.pos != bytes.len() {
+            return Err(r.err(format!("{} bytes of trailing garbage", bytes.len() - r.pos)));
+        }
+        Ok(ClassAccs {
+            fingerprint,
+            iteration,
+            classes,
+        })
+    }
+
+    /// Writes the statistics atomically.
+    pub fn write(&self, path: &str) -> Result<()> {
+        cepstra_io::filename::write_atomic(Path::new(path), &self.to_bytes())?;
+        Ok(())
+    }
+
+    /// Reads a statistics file (or `-`, or a `cmd |` pipe).
+    pub fn read(path: &str) -> Result<ClassAccs> {
+        let bytes = cepstra_io::filename::Input::open(path)?.read_all()?;
+        Self::from_bytes(&bytes, path)
+    }
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    path: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    fn err(&self, reason: String) -> Error {
+        Error::AccFormat {
+            path: self.path.to_string(),
+            reason,
+        }
+    }
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        if self.bytes.len() - self.pos < n {
+            return Err(self.err(format!(
+                "truncated: ends inside the {what} (at byte {} of {})",
+                self.pos,
+                self.bytes.len()
+            )));
+        }
+        let s = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        let s = self.take(4, what)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8, what)?);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn i128(&mut self, what: &str) -> Result<i128> {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(self.take(16, what)?);
+        Ok(i128::from_le_bytes(a))
+    }
+}

@@ -1,0 +1,381 @@
+//! The model set: one JSON file holding every class's GMM and how it was trained.
+//!
+//! ```text
+//! {
+//!   "format": "cepstra-modelset",
+//!   "version": 1,
+//!   "options": {<FitOptions fields: num_gauss, covariance, num_iters, tol, init, ..., seed,
+//!               "estimate": {<EstimateOptions>}>, "select_k": [..], "criterion": "bic"|"heldout"},
+//!   "seed": S,
+//!   "iteration": N,                       EM passes done since the initialisation
+//!   "dim": D,
+//!   "classes": [                          C-locale (byte) order of the labels, one line each
+//!     {"label": "1", "num_utts": 30, "num_frames": 1712, "num_gauss": 5,
+//!      "num_gauss_requested": 5,          differs when the class had too few frames
+//!      "loglikes": [-70.1, -66.3, ...],   average log-likelihood per frame before each update
+//!      "converged": false,                |Δ loglike| < tol: not updated any more
+//!      "overrides": {"num_gauss": 8},     per-class options (--class-opts), {} if none
+//!      "selection": null | {"criterion": "bic", "candidates": [{"num_gauss": 1, "score": ..}, ..],
+//!                           "chosen": 4},
+//!      "model": {<a cepstra-gmm JSON model: "format": "cepstra-gmm", weights, means, covars|vars>}},
+//!     ...
+//!   ]
+//! }
+//! ```
+//!
+//! Writing is deterministic (same model set, same bytes) and atomic; numbers are written with
+//! the shortest representation that reads back to the same f64.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use cepstra_gmm::{FitOptions, Gmm};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::options::{apply_overrides, Criterion, Overrides, TrainOptions};
+
+/// The `"format"` of a model set.
+pub const MODELSET_FORMAT: &str = "cepstra-modelset";
+/// The version written (and the only one read).
+pub const MODELSET_VERSION: u32 = 1;
+
+/// One candidate of `--select-k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Number of components tried.
+    pub num_gauss: usize,
+    /// BIC (lower is better) or held-out average log-likelihood per frame (higher is better);
+    /// `None` when the candidate was not tried.
+    pub score: Option<f64>,
+    /// Why it was not tried (too few frames), or `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The outcome of per-class model selection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// How candidates were scored.
+    pub criterion: Criterion,
+    /// Every candidate, in the order given.
+    pub candidates: Vec<Candidate>,
+    /// The chosen number of components.
+    pub chosen: usize,
+}
+
+/// One class of a [`ModelSet`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassModel {
+    /// The class label (as in the `text` file).
+    pub label: String,
+    /// Training utterances.
+    pub num_utts: usize,
+    /// Training frames.
+    pub num_frames: usize,
+    /// Components asked for (by the options or the selection); the model has fewer when the class
+    /// had too few frames, or after low-count components were removed.
+    pub num_gauss_requested: usize,
+    /// Average log-likelihood per frame of the training data before each EM update.
+    pub loglikes: Vec<f64>,
+    /// Whether EM stopped for this class (|Δ loglike| < tol); it is not updated again.
+    pub converged: bool,
+    /// Per-class option overrides.
+    pub overrides: Overrides,
+    /// The model selection record, when `--select-k` was used.
+    pub selection: Option<Selection>,
+    /// The GMM.
+    pub model: Gmm,
+}
+
+/// A model set: one GMM per class plus how they were trained (see the [module docs](self)).
+///
+/// ```
+/// use cepstra_gmm::{DiagGmm, Gmm};
+/// use cepstra_train::{ClassModel, ModelSet, TrainOptions};
+/// use ndarray::array;
+/// let model = Gmm::from(DiagGmm::new(array![1.0], array![[0.0, 1.0]], array![[1.0, 2.0]])?);
+/// let class = ClassModel {
+///     label: "7".into(), num_utts: 2, num_frames: 10, num_gauss_requested: 1,
+///     loglikes: vec![], converged: false, overrides: Default::default(), selection: None, model,
+/// };
+/// let set = ModelSet::new(TrainOptions::default(), vec![class])?;
+/// let bytes = set.to_bytes()?;
+/// let back = ModelSet::from_bytes(&bytes, "in memory")?;
+/// assert_eq!(back.to_bytes()?, bytes);
+/// assert_eq!(back.labels().collect::<Vec<_>>(), ["7"]);
+/// # Ok::<(), cepstra_train::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSet {
+    /// Options (recorded; `est-classes` uses them).
+    pub options: TrainOptions,
+    /// EM passes done since the initialisation.
+    pub iteration: usize,
+    /// Classes in C-locale order of their labels.
+    pub classes: Vec<ClassModel>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ClassJson {
+    label: String,
+    num_utts: usize,
+    num_frames: usize,
+    num_gauss: usize,
+    num_gauss_requested: usize,
+    loglikes: Vec<f64>,
+    converged: bool,
+    #[serde(default)]
+    overrides: Overrides,
+    #[serde(default)]
+    selection: Option<Selection>,
+    model: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct ModelSetJson {
+    format: String,
+    version: u32,
+    options: TrainOptions,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    iteration: usize,
+    #[serde(default)]
+    dim: Option<usize>,
+    classes: Vec<ClassJson>,
+}
+
+impl ModelSet {
+    /// A model set from classes (sorted here by label). Fails on duplicate labels, mixed
+    /// dimensions, or invalid options.
+    pub fn new(options: TrainOptions, mut classes: Vec<ClassModel>) -> Result<ModelSet> {
+        classes.sort_by(|a, b| a.label.cmp(&b.label));
+        let set = ModelSet {
+            options,
+            iteration: 0,
+            classes,
+        };
+        set.check("model set")?;
+        Ok(set)
+    }
+
+    fn check(&self, path: &str) -> Result<()> {
+        let bad = |reason: String| Error::ModelSetFormat {
+            path: path.to_string(),
+            reason,
+        };
+        self.options.validate()?;
+        if self.classes.is_empty() {
+            return Err(bad("it has no classes".into()));
+        }
+        for w in self.classes.windows(2) {
+            if w[0].label >= w[1].label {
+                return Err(bad(format!(
+                    "classes must be unique and in C-locale order ('{}' before '{}')",
+                    w[0].label, w[1].label
+                )));
+            }
+        }
+        let dim = self.classes[0].model.dim();
+        for c in &self.classes {
+            if c.label.is_empty() || c.label.contains(char::is_whitespace) {
+                return Err(bad(format!(
+                    "class label {:?} is empty or has whitespace",
+                    c.label
+                )));
+            }
+            if c.model.dim() != dim {
+                return Err(bad(format!(
+                    "class '{}' has dimension {}, class '{}' has {dim}",
+                    c.label,
+                    c.model.dim(),
+                    self.classes[0].label
+                )));
+            }
+            if c.loglikes.iter().any(|v| !v.is_finite()) {
+                return Err(bad(format!(
+                    "class '{}' has a non-finite log-likelihood",
+                    c.label
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The class labels, in order.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.classes.iter().map(|c| c.label.as_str())
+    }
+    /// Feature dimension of the models.
+    pub fn dim(&self) -> usize {
+        self.classes.first().map_or(0, |c| c.model.dim())
+    }
+    /// The class with `label`.
+    pub fn class(&self, label: &str) -> Option<&ClassModel> {
+        self.index_of(label).map(|i| &self.classes[i])
+    }
+    /// Index of the class with `label`.
+    pub fn index_of(&self, label: &str) -> Option<usize> {
+        self.classes
+            .binary_search_by(|c| c.label.as_str().cmp(label))
+            .ok()
+    }
+    /// The seed of the initialisation.
+    pub fn seed(&self) -> u64 {
+        self.options.fit.seed
+    }
+    /// The effective options of class `i` (the model set's options with its overrides).
+    pub fn class_options(&self, i: usize) -> Result<FitOptions> {
+        let c = &self.classes[i];
+        apply_overrides(&self.options.fit, &c.overrides, &c.label)
+    }
+    /// Class label → average log-likelihood per frame before each EM update (for plots).
+    pub fn training_curves(&self) -> BTreeMap<String, Vec<f64>> {
+        self.classes
+            .iter()
+            .map(|c| (c.label.clone(), c.loglikes.clone()))
+            .collect()
+    }
+
+    /// The JSON text (see the [module docs](self)).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = String::with_capacity(1 << 16);
+        out.push_str("{\n");
+        out.push_str(&format!("  \"format\": \"{MODELSET_FORMAT}\",\n"));
+        out.push_str(&format!("  \"version\": {MODELSET_VERSION},\n"));
+        out.push_str(&format!(
+            "  \"options\": {},\n",
+            serde_json::to_string(&self.options)?
+        ));
+        out.push_str(&format!("  \"seed\": {},\n", self.seed()));
+        out.push_str(&format!("  \"iteration\": {},\n", self.iteration));
+        out.push_str(&format!("  \"dim\": {},\n", self.dim()));
+        out.push_str("  \"classes\": [\n");
+        for (i, c) in self.classes.iter().enumerate() {
+            let model: serde_json::Value =
+                serde_json::from_str(&cepstra_gmm::io::model_to_json(&c.model)?)?;
+            let cj = ClassJson {
+                label: c.label.clone(),
+                num_utts: c.num_utts,
+                num_frames: c.num_frames,
+                num_gauss: c.model.num_gauss(),
+                num_gauss_requested: c.num_gauss_requested,
+                loglikes: c.loglikes.clone(),
+                converged: c.converged,
+                overrides: c.overrides.clone(),
+                selection: c.selection.clone(),
+                model,
+            };
+            out.push_str("    ");
+            out.push_str(&serde_json::to_string(&cj)?);
+            out.push_str(if i + 1 < self.classes.len() {
+                ",\n"
+            } else {
+                "\n"
+            });
+        }
+        out.push_str("  ]\n}\n");
+        Ok(out.into_bytes())
+    }
+
+    /// Parses a model set; `path` names it in error messages.
+    pub fn from_bytes(bytes: &[u8], path: &str) -> Result<ModelSet> {
+        let bad = |reason: String| Error::ModelSetFormat {
+            path: path.to_string(),
+            reason,
+        };
+        let doc: ModelSetJson = serde_json::from_slice(bytes).map_err(|e| {
+            bad(format!(
+                "{e} (a model set is the JSON file written by train-classes, init-classes or est-classes)"
+            ))
+        })?;
+        if doc.format != MODELSET_FORMAT {
+            return Err(bad(format!(
+                "\"format\" is {:?}, expected {MODELSET_FORMAT:?}",
+                doc.format
+            )));
+        }
+        if doc.version != MODELSET_VERSION {
+            return Err(bad(format!(
+                "version {} is not supported (this build reads version {MODELSET_VERSION})",
+                doc.version
+            )));
+        }
+        if let Some(seed) = doc.seed {
+            if seed != doc.options.fit.seed {
+                return Err(bad(format!(
+                    "\"seed\" {seed} differs from options.seed {}",
+                    doc.options.fit.seed
+                )));
+            }
+        }
+        let mut classes = Vec::with_capacity(doc.classes.len());
+        for c in doc.classes {
+            let model = cepstra_gmm::io::model_from_json(&c.model.to_string())
+                .map_err(|e| bad(format!("model of class '{}': {e}", c.label)))?;
+            if model.num_gauss() != c.num_gauss {
+                return Err(bad(format!(
+                    "class '{}' says num_gauss {} but its model has {}",
+                    c.label,
+                    c.num_gauss,
+                    model.num_gauss()
+                )));
+            }
+            classes.push(ClassModel {
+                label: c.label,
+                num_utts: c.num_utts,
+                num_frames: c.num_frames,
+                num_gauss_requested: c.num_gauss_requested,
+                loglikes: c.loglikes,
+                converged: c.converged,
+                overrides: c.overrides,
+                selection: c.selection,
+                model,
+            });
+        }
+        let set = ModelSet {
+            options: doc.options,
+            iteration: doc.iteration,
+            classes,
+        };
+        set.check(path)?;
+        if let Some(d) = doc.dim {
+            if d != set.dim() {
+                return Err(bad(format!(
+                    "\"dim\" is {d} but the models have dimension {}",
+                    set.dim()
+                )));
+            }
+        }
+        Ok(set)
+    }
+
+    /// Reads a model set from a file (or `-`, or a `cmd |` pipe).
+    pub fn read(path: &str) -> Result<ModelSet> {
+        let bytes = cepstra_io::filename::Input::open(path)?.read_all()?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Writes the model set atomically (temporary file, then rename).
+    pub fn write(&self, path: &str) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        cepstra_io::filename::write_atomic(Path::new(path), &bytes)?;
+        Ok(())
+    }
+
+    /// FNV-1a hash of [`Self::to_bytes`]: identifies the model set an accumulator was made with.
+    pub fn fingerprint(&self) -> Result<u64> {
+        Ok(fnv1a(&self.to_bytes()?))
+    }
+}
+
+/// 64-bit FNV-1a.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
