@@ -81,7 +81,7 @@ pub const JSON_VERSION: u32 = 1;
 
 fn map_kaldi(e: cepstra_io::Error, what: &'static str) -> Error {
     let msg = e.to_string();
-    let eof = msg.contains("end of") || {
+    let eof = msg.contains("end of") || msg.contains("truncated") || {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         let mut found = false;
         while let Some(s) = src {

@@ -16,13 +16,20 @@ fn rel(a: f64, b: f64, scale: f64) -> f64 {
 #[test]
 fn ten_em_iterations_match_sklearn() {
     for cov in ["diag", "full"] {
-        let path = format!("{}/tests/data/sklearn/{cov}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/data/sklearn/{cov}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let x = arr2(&doc["data"]);
         let (k, d) = (3, x.ncols());
         let w: Vec<f64> = serde_json::from_value(doc["init"]["weights"].clone()).unwrap();
         let means = arr2(&doc["init"]["means"]);
-        let ct = if cov == "diag" { CovarianceType::Diag } else { CovarianceType::Full };
+        let ct = if cov == "diag" {
+            CovarianceType::Diag
+        } else {
+            CovarianceType::Full
+        };
         let mut covs = Array3::zeros((k, d, d));
         if cov == "diag" {
             let v = arr2(&doc["init"]["covars"]);
@@ -32,7 +39,8 @@ fn ten_em_iterations_match_sklearn() {
                 }
             }
         } else {
-            let v: Vec<Vec<Vec<f64>>> = serde_json::from_value(doc["init"]["covars"].clone()).unwrap();
+            let v: Vec<Vec<Vec<f64>>> =
+                serde_json::from_value(doc["init"]["covars"].clone()).unwrap();
             for c in 0..k {
                 for i in 0..d {
                     for j in 0..d {
@@ -45,7 +53,10 @@ fn ten_em_iterations_match_sklearn() {
         let opts = FitOptions {
             num_iters: 10,
             tol: 0.0,
-            estimate: EstimateOptions { reg_covar: doc["reg_covar"].as_f64().unwrap(), ..EstimateOptions::no_floors() },
+            estimate: EstimateOptions {
+                reg_covar: doc["reg_covar"].as_f64().unwrap(),
+                ..EstimateOptions::no_floors()
+            },
             ..Default::default()
         };
         let (g, rep) = fit_from_f64(x.view(), init, &opts).unwrap();
@@ -57,7 +68,10 @@ fn ten_em_iterations_match_sklearn() {
         }
         let score = doc["final"]["score"].as_f64().unwrap();
         worst_ll = worst_ll.max(rel(rep.final_loglike, score, 0.0));
-        assert!(worst_ll < 1e-9, "{cov}: LL relative difference {worst_ll:e}");
+        assert!(
+            worst_ll < 1e-9,
+            "{cov}: LL relative difference {worst_ll:e}"
+        );
         let fw: Vec<f64> = serde_json::from_value(doc["final"]["weights"].clone()).unwrap();
         let fm = arr2(&doc["final"]["means"]);
         let mut worst_p = 0.0f64;
@@ -76,16 +90,21 @@ fn ten_em_iterations_match_sklearn() {
                 }
             }
         } else {
-            let fv: Vec<Vec<Vec<f64>>> = serde_json::from_value(doc["final"]["covars"].clone()).unwrap();
+            let fv: Vec<Vec<Vec<f64>>> =
+                serde_json::from_value(doc["final"]["covars"].clone()).unwrap();
             for c in 0..k {
                 for i in 0..d {
                     for j in 0..d {
-                        worst_p = worst_p.max(rel(gc[[c, i, j]], fv[c][i][j], 1e-3 * gc[[c, i, i]]));
+                        worst_p =
+                            worst_p.max(rel(gc[[c, i, j]], fv[c][i][j], 1e-3 * gc[[c, i, i]]));
                     }
                 }
             }
         }
         eprintln!("{cov}: worst relative difference: LL {worst_ll:.2e}, parameters {worst_p:.2e}");
-        assert!(worst_p < 1e-6, "{cov}: parameter relative difference {worst_p:e}");
+        assert!(
+            worst_p < 1e-6,
+            "{cov}: parameter relative difference {worst_p:e}"
+        );
     }
 }
