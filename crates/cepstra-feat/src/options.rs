@@ -439,3 +439,121 @@ impl Default for DeltaFeaturesOptions {
         }
     }
 }
+
+#[cfg(all(test, feature = "clap"))]
+mod clap_tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser, Debug)]
+    struct MfccCli {
+        #[command(flatten)]
+        opts: MfccOptions,
+    }
+
+    #[derive(Parser, Debug)]
+    struct FbankCli {
+        #[command(flatten)]
+        opts: FbankOptions,
+        #[command(flatten)]
+        deltas: DeltaFeaturesOptions,
+    }
+
+    fn mfcc(args: &[&str]) -> MfccOptions {
+        let mut argv = vec!["prog"];
+        argv.extend_from_slice(args);
+        MfccCli::try_parse_from(argv).expect("parses").opts
+    }
+
+    #[test]
+    fn defaults_equal_default_impl() {
+        assert_eq!(mfcc(&[]), MfccOptions::default());
+        let f = FbankCli::try_parse_from(["prog"]).expect("parses");
+        assert_eq!(f.opts, FbankOptions::default());
+        assert_eq!(f.deltas, DeltaFeaturesOptions::default());
+        MfccCli::command().debug_assert();
+        FbankCli::command().debug_assert();
+    }
+
+    #[test]
+    fn kaldi_style_booleans() {
+        assert!(!mfcc(&["--use-energy=false"]).use_energy);
+        assert!(!mfcc(&["--use-energy", "false"]).use_energy);
+        assert!(mfcc(&["--htk-compat"]).htk_compat);
+        assert!(mfcc(&["--htk-compat=true"]).htk_compat);
+        assert!(!mfcc(&["--snip-edges=false"]).frame_opts.snip_edges);
+        assert!(
+            !mfcc(&[
+                "--remove-dc-offset",
+                "false",
+                "--round-to-power-of-two=false"
+            ])
+            .frame_opts
+            .remove_dc_offset
+        );
+        assert!(MfccCli::try_parse_from(["prog", "--use-energy=maybe"]).is_err());
+    }
+
+    #[test]
+    fn kaldi_names() {
+        let o = mfcc(&[
+            "--sample-frequency=8000",
+            "--frame-length=20",
+            "--frame-shift=5",
+            "--dither=0",
+            "--dither-seed=7",
+            "--preemphasis-coefficient=0.9",
+            "--window-type=hamming",
+            "--blackman-coeff=0.5",
+            "--num-mel-bins=15",
+            "--low-freq=100",
+            "--high-freq=-400",
+            "--num-ceps=12",
+            "--energy-floor=1.0",
+            "--raw-energy=false",
+            "--cepstral-lifter=0",
+        ]);
+        assert_eq!(o.frame_opts.samp_freq, 8000.0);
+        assert_eq!(
+            (o.frame_opts.frame_length_ms, o.frame_opts.frame_shift_ms),
+            (20.0, 5.0)
+        );
+        assert_eq!((o.frame_opts.dither, o.frame_opts.dither_seed), (0.0, 7));
+        assert_eq!(o.frame_opts.preemph_coeff, 0.9);
+        assert_eq!(o.frame_opts.window_type, WindowType::Hamming);
+        assert_eq!(o.frame_opts.blackman_coeff, 0.5);
+        assert_eq!(
+            (
+                o.mel_opts.num_bins,
+                o.mel_opts.low_freq,
+                o.mel_opts.high_freq
+            ),
+            (15, 100.0, -400.0)
+        );
+        assert_eq!(
+            (o.num_ceps, o.energy_floor, o.raw_energy, o.cepstral_lifter),
+            (12, 1.0, false, 0.0)
+        );
+        let f = FbankCli::try_parse_from([
+            "prog",
+            "--use-log-fbank=false",
+            "--use-power",
+            "false",
+            "--use-energy",
+            "--delta-order=1",
+            "--delta-window=3",
+        ])
+        .expect("parses");
+        assert!(!f.opts.use_log_fbank && !f.opts.use_power && f.opts.use_energy);
+        assert_eq!(
+            f.deltas,
+            DeltaFeaturesOptions {
+                order: 1,
+                window: 3
+            }
+        );
+        // help text comes from the doc comments
+        let help = MfccCli::command().render_long_help().to_string();
+        assert!(help.contains("--sample-frequency") && help.contains("Number of cepstra"));
+    }
+}
