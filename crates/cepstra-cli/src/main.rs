@@ -53,6 +53,12 @@ enum Command {
     GmmCopy(cmd::gmm_copy::Args),
     ValidateDataDir(cmd::validate_data_dir::Args),
     FixDataDir(cmd::fix_data_dir::Args),
+    TrainClasses(cmd::train_classes::Args),
+    InitClasses(cmd::init_classes::Args),
+    AccClasses(cmd::acc_classes::Args),
+    EstClasses(cmd::est_classes::Args),
+    Classify(cmd::classify::Args),
+    ComputeAccuracy(cmd::compute_accuracy::Args),
 }
 
 fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -77,6 +83,12 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::GmmCopy(a) => cmd::gmm_copy::run(a),
         Command::ValidateDataDir(a) => cmd::validate_data_dir::run(a),
         Command::FixDataDir(a) => cmd::fix_data_dir::run(a),
+        Command::TrainClasses(a) => cmd::train_classes::run(a),
+        Command::InitClasses(a) => cmd::init_classes::run(a),
+        Command::AccClasses(a) => cmd::acc_classes::run(a),
+        Command::EstClasses(a) => cmd::est_classes::run(a),
+        Command::Classify(a) => cmd::classify::run(a),
+        Command::ComputeAccuracy(a) => cmd::compute_accuracy::run(a),
     }
 }
 

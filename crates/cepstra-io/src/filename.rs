@@ -310,7 +310,10 @@ impl Output {
 
     /// Whether this output is a file (so offsets into it are meaningful).
     pub fn is_file(&self) -> bool {
-        matches!(self.inner, OutputInner::File { .. } | OutputInner::Special(_))
+        matches!(
+            self.inner,
+            OutputInner::File { .. } | OutputInner::Special(_)
+        )
     }
 
     /// Flushes and finishes: renames a file into place, waits for a pipe's command.
@@ -441,7 +444,10 @@ mod tests {
         let mut o = Output::create("/dev/null").unwrap();
         o.write_all(b"discarded").unwrap();
         o.commit().unwrap();
-        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        assert!(std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 
     #[test]

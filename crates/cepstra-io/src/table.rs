@@ -683,6 +683,7 @@ pub struct Writer<T> {
     ark: Option<Output>,
     scp: Option<Output>,
     count: usize,
+    keys: std::collections::HashSet<String>,
     _marker: PhantomData<fn(&T)>,
 }
 
@@ -710,6 +711,7 @@ impl<T: KaldiObject> Writer<T> {
             ark,
             scp,
             count: 0,
+            keys: std::collections::HashSet::new(),
             _marker: PhantomData,
         })
     }
@@ -728,11 +730,26 @@ impl<T: KaldiObject> Writer<T> {
                 reason: "keys must be non-empty and contain no whitespace".into(),
             });
         }
+        if !self.keys.insert(key.to_string()) {
+            return Err(Error::Table {
+                spec: self.spec_text.clone(),
+                key: Some(key.to_string()),
+                reason:
+                    "duplicate key: it was already written (duplicate utterance id in the input?)"
+                        .into(),
+            });
+        }
         let spec_text = &self.spec_text;
-        let wrap = |e: Error| Error::Table {
-            spec: spec_text.clone(),
-            key: Some(key.to_string()),
-            reason: e.to_string(),
+        let wrap = |e: Error| match e {
+            // A closed output pipe is not a table error: callers treat it as the end of output.
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                Error::io(spec_text.clone(), source)
+            }
+            e => Error::Table {
+                spec: spec_text.clone(),
+                key: Some(key.to_string()),
+                reason: e.to_string(),
+            },
         };
         let ark = self
             .ark

@@ -29,7 +29,10 @@ pub fn run(a: Args) -> Result<()> {
     let n = crate::common::map_ordered(
         reader,
         permissive,
-        |_key, feats: Array2<f32>| Ok(deltas.process(feats.view())),
+        |_key, feats: Array2<f32>| {
+            crate::common::ensure_finite(&feats)?;
+            Ok(deltas.process(feats.view()))
+        },
         |key, out| Ok(writer.write(key, &out)?),
     )?;
     writer.commit()?;

@@ -86,6 +86,8 @@ pub fn run(a: Args) -> Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
+        crate::common::ensure_finite(&feats)
+            .map_err(|e| e.context(format!("{feats_in}: utterance {utt}")))?;
         let st = match &mut stats {
             Stats::PerUtterance => acc_cmvn_stats(feats.view(), None)?,
             Stats::Global(s) => s.clone(),

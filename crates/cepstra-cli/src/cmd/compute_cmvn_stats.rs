@@ -29,6 +29,8 @@ pub fn run(a: Args) -> Result<()> {
         None => {
             for item in SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)? {
                 let (utt, feats) = item?;
+                crate::common::ensure_finite(&feats)
+                    .map_err(|e| e.context(format!("utterance {utt}")))?;
                 let st = acc_cmvn_stats(feats.view(), None)
                     .with_context(|| format!("utterance {utt}"))?;
                 writer.write(&utt, st.as_array())?;

@@ -48,6 +48,8 @@ pub fn run(a: Args) -> Result<()> {
             n.total += 1;
             match item {
                 Ok((k, m)) => {
+                    crate::common::ensure_finite(&m)
+                        .map_err(|e| e.context(format!("utterance {k}")))?;
                     writer.write(&k, &m)?;
                     n.done += 1;
                 }

@@ -48,3 +48,16 @@ impl log::Log for Logger {
     }
     fn flush(&self) {}
 }
+
+/// Fails when a feature matrix holds NaN or infinity, naming the frame and column.
+pub fn ensure_finite(feats: &ndarray::Array2<f32>) -> anyhow::Result<()> {
+    if let Some((i, v)) = feats.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        let cols = feats.ncols().max(1);
+        anyhow::bail!(
+            "non-finite value {v} at frame {}, column {} (fix the features upstream)",
+            i / cols,
+            i % cols
+        );
+    }
+    Ok(())
+}

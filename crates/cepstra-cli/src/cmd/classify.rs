@@ -1,0 +1,73 @@
+//! `cepstra classify`: the maximum-likelihood scorer.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use cepstra_io::table::{RSpecifier, SequentialReader};
+use cepstra_score::classify::{classify_utterance, Classification, ClassifyOptions};
+use cepstra_train::ModelSet;
+use ndarray::Array2;
+
+/// Score every utterance against every class's GMM (total log-likelihood) and answer the best
+/// class. Writes a TSV of scores (header `utt<TAB>class1<TAB>...`) and a Kaldi `text`-style
+/// hypothesis file (`utt label`), both sorted by utterance id.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "e.g.: cepstra classify exp/classes/final.mdl scp:data/test/feats.scp exp/classes/scores.tsv exp/classes/hyp.txt
+See also: train-classes, compute-accuracy"
+)]
+pub struct Args {
+    /// Divide the scores by the number of frames (average log-likelihood per frame); the
+    /// decision is the same, the score file and --threshold change
+    #[arg(long = "normalize-per-frame", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    normalize_per_frame: bool,
+    /// Answer --unk when the best score (per frame with --normalize-per-frame, else total) is
+    /// below this
+    #[arg(long, allow_hyphen_values = true)]
+    threshold: Option<f64>,
+    /// The answer for rejected utterances
+    #[arg(long, default_value = "<unk>")]
+    unk: String,
+    /// The model set
+    modelset: String,
+    /// Rspecifier of the features, e.g. scp:data/test/feats.scp
+    feats_rspecifier: String,
+    /// Where to write the scores (TSV)
+    scores_out: String,
+    /// Where to write the hypotheses (`utt label`)
+    hyp_out: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let set = ModelSet::read(&a.modelset).with_context(|| format!("reading {}", a.modelset))?;
+    let opts = ClassifyOptions {
+        normalize_per_frame: a.normalize_per_frame,
+        threshold: a.threshold,
+        unk: a.unk.clone(),
+    };
+    let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
+    let reader = SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)?;
+    let mut results = Vec::new();
+    let n = crate::common::map_ordered(
+        reader,
+        permissive,
+        |key, feats: Array2<f32>| Ok(classify_utterance(&set, key, feats.view(), &opts)?),
+        |_key, r| {
+            results.push(r);
+            Ok(())
+        },
+    )?;
+    let out = Classification::new(&set, results)?;
+    out.write(Path::new(&a.scores_out), Path::new(&a.hyp_out))?;
+    if opts.threshold.is_some() {
+        log::info!("{} utterances rejected as {}", out.num_rejected(), opts.unk);
+    }
+    log::info!(
+        "Classified {} out of {} utterances into {} classes.",
+        n.done,
+        n.total,
+        set.classes.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! `cepstra train-classes`: one GMM per class label, all in one (initialisation + EM).
+//! Also holds what the per-class subcommands share: the training options, reading the data,
+//! `--class-opts` files and the detection of options given explicitly.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use cepstra_gmm::FitOptions;
+use cepstra_io::table::{read_text_table, RSpecifier, SequentialReader};
+use cepstra_train::{ClassOverrides, Criterion, ModelSet, Overrides, TrainOptions, TrainingData};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, FromArgMatches};
+use ndarray::Array2;
+
+use crate::common::progress::Progress;
+
+/// Options of train-classes and init-classes: every option of the GMM engine (with the
+/// coursework's defaults: 5 Gaussians, full covariance, 5 EM iterations, tol 0, k-means per
+/// class, seed 0, reg-covar 1e-6 on top of Kaldi's floors), model selection and per-class
+/// overrides.
+#[derive(clap::Args, Debug)]
+#[command(
+    mut_arg("num_iters", |a| a.default_value("5")),
+    mut_arg("tol", |a| a.default_value("0")),
+    mut_arg("reg_covar", |a| a.default_value("0.000001"))
+)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub fit: FitOptions,
+    /// Choose the number of Gaussians per class among these candidates, e.g. 1,2,4,5,8,16
+    /// (overrides --num-gauss)
+    #[arg(long = "select-k", value_delimiter = ',', value_name = "K,K,...")]
+    pub select_k: Vec<usize>,
+    /// Model selection criterion: bic (training frames) or heldout (every 5th utterance of the
+    /// class held out, best average log-likelihood)
+    #[arg(long, default_value = "bic", value_parser = ["bic", "heldout"])]
+    pub criterion: String,
+    /// Per-class options: lines `<label> --num-gauss=8 --covariance=diag ...` (`#` comments)
+    #[arg(long = "class-opts", value_name = "FILE")]
+    pub class_opts: Option<String>,
+}
+
+impl TrainArgs {
+    /// The library's options and the per-class overrides.
+    pub fn options(&self) -> Result<(TrainOptions, ClassOverrides)> {
+        let opts = TrainOptions {
+            fit: self.fit.clone(),
+            select_k: self.select_k.clone(),
+            criterion: if self.criterion == "heldout" {
+                Criterion::Heldout
+            } else {
+                Criterion::Bic
+            },
+        };
+        opts.validate()?;
+        let overrides = match &self.class_opts {
+            Some(f) => read_class_opts(f)?,
+            None => ClassOverrides::new(),
+        };
+        Ok((opts, overrides))
+    }
+}
+
+/// Train one GMM per class label of TEXT on the features of its utterances (k-means
+/// initialisation per class, then EM; classes in parallel) and write the model set.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "e.g.: cepstra train-classes --num-gauss=5 --covariance=full scp:data/train/feats.scp data/train/text exp/classes/final.mdl
+The same model set, distributed: init-classes, then per pass acc-classes (per job) and est-classes.
+See also: init-classes, acc-classes, est-classes, classify, compute-accuracy"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Rspecifier of the features, e.g. scp:data/train/feats.scp
+    pub feats_rspecifier: String,
+    /// The text file: `<utt-id> <label>` lines
+    pub text: String,
+    /// Where to write the model set (JSON)
+    pub modelset_out: String,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let (opts, overrides) = a.train.options()?;
+    let data = read_training_data(&a.feats_rspecifier, &a.text)?;
+    let set = cepstra_train::train_classes(&data, &opts, &overrides)?;
+    set.write(&a.modelset_out)
+        .with_context(|| format!("writing {}", a.modelset_out))?;
+    log_summary(&set);
+    Ok(())
+}
+
+/// Logs one line per class: components, frames, last log-likelihood.
+pub fn log_summary(set: &ModelSet) {
+    for c in &set.classes {
+        log::info!(
+            "class '{}': {} Gaussians, {} utterances, {} frames, average log-likelihood {}",
+            c.label,
+            c.model.num_gauss(),
+            c.num_utts,
+            c.num_frames,
+            c.loglikes
+                .last()
+                .map_or("(not trained yet)".to_string(), |v| format!("{v:.4}"))
+        );
+    }
+    log::info!(
+        "Wrote {} classes after {} EM passes.",
+        set.classes.len(),
+        set.iteration
+    );
+}
+
+/// Reads every utterance of a feature table (permissive rspecifiers skip unreadable ones).
+pub fn read_features(rspecifier: &str) -> Result<Vec<(String, Array2<f32>)>> {
+    let permissive = RSpecifier::parse(rspecifier)?.permissive;
+    let reader = SequentialReader::<Array2<f32>>::open(rspecifier)?;
+    let mut progress = Progress::new("utterances read");
+    let mut out = Vec::new();
+    for item in reader {
+        match item {
+            Ok(kv) => out.push(kv),
+            Err(e) if permissive => log::warn!("{e} (skipped)"),
+            Err(e) => return Err(e.into()),
+        }
+        progress.inc(1);
+    }
+    progress.finish();
+    Ok(out)
+}
+
+/// Reads the features and the text file and joins them.
+pub fn read_training_data(feats_rspecifier: &str, text: &str) -> Result<TrainingData> {
+    let feats = read_features(feats_rspecifier)?;
+    let text_entries = read_text_table(text).with_context(|| format!("reading {text}"))?;
+    let data = TrainingData::new(feats, &text_entries).with_context(|| {
+        format!("joining the features of {feats_rspecifier} with the labels of {text}")
+    })?;
+    log::info!(
+        "{} utterances, {} frames, {} classes",
+        data.num_utts(),
+        data.num_frames(),
+        data.classes().len()
+    );
+    Ok(data)
+}
+
+/// The options given explicitly (on the command line or in a --config file) among the fields
+/// of `values` (a serialised options struct; `estimate` is searched too), as overrides.
+pub fn explicit_overrides(m: &ArgMatches, values: &serde_json::Value) -> Overrides {
+    let mut out = Overrides::new();
+    for id in m.ids() {
+        let id = id.as_str();
+        if m.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let found = values
+            .get(id)
+            .or_else(|| values.get("estimate").and_then(|e| e.get(id)));
+        if let Some(v) = found {
+            if id != "estimate" {
+                out.insert(id.to_string(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Reads a `--class-opts` file: `<label> --option=value ...` per line, `#` comments, blank
+/// lines ignored; options are those of the GMM engine (e.g. --num-gauss, --covariance,
+/// --reg-covar).
+pub fn read_class_opts(path: &str) -> Result<ClassOverrides> {
+    let text = std::fs::read_to_string(Path::new(path))
+        .with_context(|| format!("reading --class-opts file {path}"))?;
+    let mut out = ClassOverrides::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let label = words.next().unwrap_or_default().to_string();
+        let args: Vec<String> = words
+            .map(|w| match w.split_once('=') {
+                Some((n, v)) => format!("{}={v}", n.replace('_', "-")),
+                None => w.replace('_', "-"),
+            })
+            .collect();
+        if args.is_empty() {
+            bail!("{path}:{}: no options after the label '{label}'", i + 1);
+        }
+        let cmd = <FitOptions as clap::Args>::augment_args(
+            clap::Command::new("class-opts").no_binary_name(true),
+        );
+        let m = cmd
+            .try_get_matches_from(&args)
+            .map_err(|e| anyhow::anyhow!("{path}:{}: {}", i + 1, e.render().to_string().trim()))?;
+        let fit = FitOptions::from_arg_matches(&m)
+            .map_err(|e| anyhow::anyhow!("{path}:{}: {e}", i + 1))?;
+        let ov = explicit_overrides(&m, &serde_json::to_value(&fit)?);
+        if out.insert(label.clone(), ov).is_some() {
+            bail!("{path}:{}: class '{label}' appears twice", i + 1);
+        }
+    }
+    Ok(out)
+}
