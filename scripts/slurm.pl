@@ -14,13 +14,19 @@
 # How completion is decided. Each task writes its exit code into a status file
 # (<logdir>/q/<name>.<run-id>.status.<task>) as its very last action; the driver
 # polls for those files (every 0.1 s at first, then every 5% of the time waited so
-# far, at most every 2 s). Slurm's own
-# verdict is not trusted alone: `sbatch --wait` polls at 2, 10, 42 s..., and a task
-# whose launch failed on a node can be reported COMPLETED with exit 0. squeue is
-# used only to notice tasks that left the queue without writing a status; after a
-# grace period ($CEPSTRA_SLURM_GRACE seconds, default 20, for shared file systems
-# that show new files late) such a task counts as failed. SIGINT, SIGTERM and
-# SIGHUP make the driver `scancel` its job before exiting.
+# far, at most every 2 s). Slurm's own verdict is not trusted alone: `sbatch --wait`
+# polls at 2, 10, 42 s..., and a task whose launch failed on a node can be reported
+# COMPLETED with exit 0. squeue (every 3 s) only tells which tasks left the queue
+# without writing a status; after a grace period ($CEPSTRA_SLURM_GRACE seconds,
+# default 20, for shared file systems that show new files late) such a task counts
+# as failed. If squeue keeps failing (controller down) for
+# $CEPSTRA_SLURM_SQUEUE_TIMEOUT seconds (default 600), the driver gives up and
+# cancels the job. SIGINT, SIGTERM and SIGHUP make the driver `scancel` its job
+# (and wait for it to leave the queue) before exiting with 130/143.
+#
+# Files in <logdir>/q/: <name>.sh (the job script), <name>.<task>.out (Slurm's
+# output of the job script itself, normally empty), <name>.jobs (one line per
+# submission: job id, time, sbatch command line).
 #
 # Each task runs in the directory slurm.pl was started from (which must be on a file
 # system shared with the nodes), sources ./path.sh there if it exists (with
@@ -33,7 +39,7 @@
 #   --max-jobs-run N     at most N tasks at once (--array=...%N); also -tc N
 #   --time T             time limit (built in: --time T)
 #   --gpu N              GPUs per task (built in: --gres=gpu:N)
-#   --partition P, --account A  (built in: -p P, -A A)
+#   --partition P, --account A  (built in: --partition=P, --account=A)
 #   --name VALUE         any other option the config file defines
 #   -x VALUE             single-dash options are passed to sbatch as they are
 #
@@ -256,19 +262,25 @@ my $sbatch = join ' ', $submit, @mapped, map({ shq($_) } @sbatch_extra),
   '-o', shq($outpat), '-e', shq($outpat), '--open-mode=append', shq($script);
 
 my ($jobid, $caught);
+# squeue/scancel retry for ~18 s when the controller is down: bound them
+my $timeout = (grep { -x "$_/timeout" } split /:/, $ENV{PATH} // '') ? 'timeout 5' : '';
 sub cancel_and_exit {
   my ($sig) = @_;
   if (defined $jobid) {
-    system('scancel', $jobid);
-    # wait (up to 10 s) for the tasks to leave the queue, so nothing is orphaned
-    my $until = time + 10;
+    # scancel, and again every 2 s (a busy controller may time out), until the
+    # tasks have left the queue (up to 30 s), so nothing is left running
+    my ($until, $next, $gone) = (time + 30, 0, 0);
     while (time < $until) {
-      my $q = `squeue -h -j $jobid -o %i 2>/dev/null`;
-      last if !defined $q || $q !~ m/\S/;
+      if (time >= $next) {
+        system("$timeout scancel $jobid");
+        $next = time + 2;
+      }
+      my $q = `$timeout squeue -h -j $jobid -o %i 2>&1`;
+      if ($? == 0 && $q !~ m/\S/ || $q =~ m/Invalid job id/i) { $gone = 1; last; }
       sleep 0.2;
     }
-    print STDERR "$me: caught SIG$sig, cancelled Slurm job $jobid ("
-      . (defined $jobname ? subst($logfile, '*') : $logfile) . ")\n";
+    print STDERR "$me: caught SIG$sig, " . ($gone ? 'cancelled' : 'tried to cancel (still in squeue)')
+      . " Slurm job $jobid (" . (defined $jobname ? subst($logfile, '*') : $logfile) . ")\n";
   } else {
     print STDERR "$me: caught SIG$sig before the job was submitted\n";
   }
@@ -323,7 +335,6 @@ sub read_statuses {
 # squeue cannot tell (controller busy or down: keep waiting).
 my ($squeue_error, $squeue_failing_since, $squeue_warned);
 my $squeue_timeout = $ENV{CEPSTRA_SLURM_SQUEUE_TIMEOUT} // 600;
-my $timeout = (grep { -x "$_/timeout" } split /:/, $ENV{PATH} // '') ? 'timeout 5' : '';
 sub queued_tasks {
   # squeue retries for ~18 s when the controller is down: bound it, so the status
   # files keep being polled meanwhile
@@ -383,7 +394,7 @@ while (%pending) {
         print STDERR "$me: squeue has failed for ${squeue_timeout} s "
           . "(CEPSTRA_SLURM_SQUEUE_TIMEOUT); counting tasks " . join(' ', sort { $a <=> $b } keys %pending)
           . " as failed and cancelling job $jobid\n";
-        system("scancel $jobid >/dev/null 2>&1");
+        system("$timeout scancel $jobid >/dev/null 2>&1");
         $code{$_} = -1 for keys %pending;
         %pending = ();
         last;

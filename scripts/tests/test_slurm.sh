@@ -23,6 +23,7 @@ check() { # check DESCRIPTION COMMAND...: pass if COMMAND succeeds
     passed=$((passed + 1)); echo "ok   $what"
   else
     failed=$((failed + 1)); echo "FAIL $what"
+    return 1
   fi
 }
 has() { grep -qE -- "$2" "$1"; }               # has FILE REGEX
@@ -200,7 +201,7 @@ check "node2 is back (idle)" test "$(sinfo -h -n node2 -o '%T')" = idle
 # ---- 6. the driver interrupted: its job is cancelled ----
 for sig in TERM INT; do
   name=intr$sig$$
-  secs="7$$"   # a sleep only this test runs
+  secs="7$$${#sig}"   # a sleep only this test (and this signal) runs
   "$slurm_pl" JOB=1:3 "exp/log/$name.JOB.log" sleep "$secs" >/dev/null 2>"out.$sig" &
   pid=$!
   if id=$(wait_running "$name" 3); then
@@ -209,14 +210,16 @@ for sig in TERM INT; do
     rc=$?
     want=$([ "$sig" = INT ] && echo 130 || echo 143)
     check "SIG$sig to slurm.pl: exits $want (got $rc)" test "$rc" -eq "$want"
-    check "SIG$sig: job $id has left squeue" test -z "$(squeue -h -j "$id" -o '%i' 2>/dev/null)"
-    check "SIG$sig: says it cancelled the job" has "out.$sig" "cancelled Slurm job $id"
+    check "SIG$sig: job $id has left squeue" test -z "$(squeue -h -j "$id" -o '%i' 2>/dev/null)" ||
+      { cat "out.$sig"; squeue; }
+    check "SIG$sig: says it cancelled the job" has "out.$sig" ": caught SIG$sig, cancelled Slurm job $id"
     gone=0
-    for _ in $(seq 50); do
+    for _ in $(seq 100); do
       pgrep -fx "sleep $secs" >/dev/null || { gone=1; break; }
       sleep 0.1
     done
-    check "SIG$sig: no task process left" test "$gone" -eq 1
+    check "SIG$sig: no task process left" test "$gone" -eq 1 ||
+      { pgrep -a -f "sleep $secs|slurmstepd"; squeue; }
   else
     kill "$pid" 2>/dev/null
     wait "$pid"
