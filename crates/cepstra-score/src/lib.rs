@@ -29,6 +29,7 @@
 //! ```
 
 mod accuracy;
+pub mod classify;
 mod command;
 mod error;
 mod fsutil;
@@ -39,6 +40,9 @@ mod text;
 pub use accuracy::{
     python_float_repr, AccuracyReport, ClassMetrics, ConfusionMatrix, Misrecognition,
     MISSING_COLUMN,
+};
+pub use classify::{
+    classify_utterance, Classification, ClassifyError, ClassifyOptions, UttResult,
 };
 pub use command::{compute_accuracy, ComputeAccuracyOptions, ComputeAccuracyOutput};
 pub use error::{Error, Result};

@@ -72,8 +72,8 @@ pub use options::{
     max_components, Criterion, Overrides, TrainOptions,
 };
 pub use train::{
-    accumulate, accumulate_utterances, est_classes, init_classes, select_num_gauss, train_classes,
-    ClassOverrides,
+    accumulate, accumulate_utterances, est_classes, est_classes_with, init_classes,
+    select_num_gauss, train_classes, ClassOverrides,
 };
 
 #[cfg(test)]

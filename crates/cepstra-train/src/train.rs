@@ -364,7 +364,30 @@ pub fn accumulate(models: &ModelSet, data: &TrainingData) -> Result<ClassAccs> {
 /// statistics belong to `models` and cover exactly the utterances and frames each class was
 /// initialised with.
 pub fn est_classes(models: &ModelSet, accs: &ClassAccs) -> Result<ModelSet> {
+    est_classes_with(models, accs, &Overrides::new())
+}
+
+/// [`est_classes`] with option overrides (e.g. `est-classes --reg-covar=1e-3`): applied to the
+/// model set's options after checking the statistics, used for this update and recorded.
+pub fn est_classes_with(
+    models: &ModelSet,
+    accs: &ClassAccs,
+    overrides: &Overrides,
+) -> Result<ModelSet> {
     accs.check_model_set(models, "the summed statistics")?;
+    let mut options = models.options.clone();
+    options.fit = apply_overrides(&options.fit, overrides, "(all classes)")?;
+    options.validate()?;
+    let updated;
+    let models = if options == models.options {
+        models
+    } else {
+        updated = ModelSet {
+            options: options.clone(),
+            ..models.clone()
+        };
+        &updated
+    };
     if accs.classes.len() != models.classes.len() {
         return Err(Error::AccMismatch {
             what: "the summed statistics".into(),

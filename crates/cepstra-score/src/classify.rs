@@ -1,0 +1,382 @@
+//! The maximum-likelihood scorer (`cepstra classify`): each utterance goes to the class whose GMM
+//! gives it the highest total log-likelihood.
+//!
+//! For every utterance and class the score is Σ_t ln p(x_t | class) ([`cepstra_gmm::Gmm::score`]);
+//! with `normalize_per_frame` it is divided by the number of frames (the argmax is the same, the
+//! threshold and the score file change). With a `threshold`, an utterance whose best score is
+//! below it is answered `unk` (`<unk>` by default): the verification step of the classic
+//! single-Gaussian notes. Ties go to the first class in C-locale order.
+//!
+//! Outputs: a score file, tab-separated, header `utt\t<class1>\t<class2>…`, then one row per
+//! utterance with the scores (shortest representation that reads back to the same f64), rows in
+//! C-locale order of utterance ids; and a Kaldi `text`-style hypothesis file `utt label`, same
+//! order. Both are rendered before anything is written and written atomically.
+//!
+//! ```
+//! use cepstra_gmm::{DiagGmm, Gmm};
+//! use cepstra_score::classify::{classify_utterance, ClassifyOptions, Classification};
+//! use cepstra_train::{ClassModel, ModelSet, TrainOptions};
+//! use ndarray::array;
+//! let class = |label: &str, mean: f64| -> Result<ClassModel, cepstra_gmm::Error> {
+//!     Ok(ClassModel {
+//!         label: label.into(), num_utts: 1, num_frames: 1, num_gauss_requested: 1,
+//!         loglikes: vec![], converged: false, overrides: Default::default(), selection: None,
+//!         model: Gmm::from(DiagGmm::new(array![1.0], array![[mean]], array![[1.0]])?),
+//!     })
+//! };
+//! let set = ModelSet::new(TrainOptions::default(), vec![class("no", -3.0)?, class("yes", 3.0)?])?;
+//! let opts = ClassifyOptions::default();
+//! let r = classify_utterance(&set, "u1", array![[2.5f32], [3.5]].view(), &opts)?;
+//! assert_eq!(r.label, "yes");
+//! let out = Classification::new(&set, vec![r])?;
+//! assert!(out.scores_tsv().starts_with("utt\tno\tyes\nu1\t"));
+//! assert_eq!(out.hypothesis_text(), "u1 yes\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::Path;
+
+use cepstra_train::ModelSet;
+use ndarray::ArrayView2;
+
+/// Errors of classification.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClassifyError {
+    /// The features of an utterance do not have the models' dimension.
+    #[error("utterance '{utt}' has feature dimension {got}, but the model set has {expected}: use the features the models were trained on (same MFCC options, CMN and deltas)")]
+    Dimension {
+        /// The utterance.
+        utt: String,
+        /// The models' dimension.
+        expected: usize,
+        /// The utterance's.
+        got: usize,
+    },
+    /// An utterance without frames.
+    #[error("utterance '{utt}' has no frames: it cannot be classified (remove it, or use a permissive rspecifier such as scp,p:)")]
+    EmptyUtterance {
+        /// The utterance.
+        utt: String,
+    },
+    /// The same utterance twice.
+    #[error("utterance '{utt}' appears twice in the features: utterance ids must be unique")]
+    DuplicateUtterance {
+        /// The utterance.
+        utt: String,
+    },
+    /// No utterance at all.
+    #[error("no utterances to classify (check the features rspecifier)")]
+    NoUtterances,
+    /// The GMM engine failed, or gave a non-finite score.
+    #[error("utterance '{utt}', class '{class}': {reason}")]
+    Score {
+        /// The utterance.
+        utt: String,
+        /// The class.
+        class: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A score or hypothesis file could not be written.
+    #[error(transparent)]
+    Output(#[from] crate::Error),
+}
+
+/// Options of `cepstra classify`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassifyOptions {
+    /// Divide each score by the utterance's number of frames (average log-likelihood per frame).
+    pub normalize_per_frame: bool,
+    /// Below this best score (normalised or total, as chosen) the answer is `unk`.
+    pub threshold: Option<f64>,
+    /// The label of rejected utterances.
+    pub unk: String,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        Self {
+            normalize_per_frame: false,
+            threshold: None,
+            unk: "<unk>".to_string(),
+        }
+    }
+}
+
+/// The scores and decision for one utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UttResult {
+    /// Utterance id.
+    pub utt: String,
+    /// Number of frames.
+    pub num_frames: usize,
+    /// One score per class, in the model set's order (total, or per frame if normalised).
+    pub scores: Vec<f64>,
+    /// Index of the best class.
+    pub best: usize,
+    /// The hypothesis: the best class's label, or `unk` below the threshold.
+    pub label: String,
+}
+
+/// Scores one utterance against every class of `models` and picks the best.
+pub fn classify_utterance(
+    models: &ModelSet,
+    utt: &str,
+    feats: ArrayView2<'_, f32>,
+    opts: &ClassifyOptions,
+) -> Result<UttResult, ClassifyError> {
+    if feats.ncols() != models.dim() {
+        return Err(ClassifyError::Dimension {
+            utt: utt.to_string(),
+            expected: models.dim(),
+            got: feats.ncols(),
+        });
+    }
+    let n = feats.nrows();
+    if n == 0 {
+        return Err(ClassifyError::EmptyUtterance {
+            utt: utt.to_string(),
+        });
+    }
+    let mut scores = Vec::with_capacity(models.classes.len());
+    for c in &models.classes {
+        let err = |reason: String| ClassifyError::Score {
+            utt: utt.to_string(),
+            class: c.label.clone(),
+            reason,
+        };
+        let s = c.model.score(feats).map_err(|e| err(e.to_string()))?;
+        let v = if opts.normalize_per_frame {
+            s.total / n as f64
+        } else {
+            s.total
+        };
+        if v.is_nan() {
+            return Err(err("the log-likelihood is NaN (check the features)".into()));
+        }
+        scores.push(v);
+    }
+    let mut best = 0;
+    for (i, &v) in scores.iter().enumerate() {
+        if v > scores[best] {
+            best = i;
+        }
+    }
+    let rejected = opts.threshold.is_some_and(|t| scores[best] < t);
+    Ok(UttResult {
+        utt: utt.to_string(),
+        num_frames: n,
+        label: if rejected {
+            opts.unk.clone()
+        } else {
+            models.classes[best].label.clone()
+        },
+        scores,
+        best,
+    })
+}
+
+/// The results of a classification run, sorted by utterance id, with the class labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// Class labels, in the model set's order (the score columns).
+    pub labels: Vec<String>,
+    /// One result per utterance, C-locale order of ids.
+    pub results: Vec<UttResult>,
+}
+
+impl Classification {
+    /// Sorts `results` by utterance id; fails on duplicates or when there are none.
+    pub fn new(models: &ModelSet, mut results: Vec<UttResult>) -> Result<Self, ClassifyError> {
+        if results.is_empty() {
+            return Err(ClassifyError::NoUtterances);
+        }
+        results.sort_by(|a, b| a.utt.cmp(&b.utt));
+        if let Some(w) = results.windows(2).find(|w| w[0].utt == w[1].utt) {
+            return Err(ClassifyError::DuplicateUtterance {
+                utt: w[0].utt.clone(),
+            });
+        }
+        Ok(Self {
+            labels: models.labels().map(str::to_string).collect(),
+            results,
+        })
+    }
+
+    /// The score file: header `utt\t<class>…`, one row per utterance.
+    pub fn scores_tsv(&self) -> String {
+        let mut s = String::from("utt");
+        for l in &self.labels {
+            s.push('\t');
+            s.push_str(l);
+        }
+        s.push('\n');
+        for r in &self.results {
+            s.push_str(&r.utt);
+            for v in &r.scores {
+                s.push('\t');
+                s.push_str(&v.to_string());
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The hypothesis file: `utt label` lines.
+    pub fn hypothesis_text(&self) -> String {
+        let mut s = String::new();
+        for r in &self.results {
+            s.push_str(&r.utt);
+            s.push(' ');
+            s.push_str(&r.label);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// How many utterances were rejected (answered something that is not a class).
+    pub fn num_rejected(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| !self.labels.iter().any(|l| *l == r.label))
+            .count()
+    }
+
+    /// Writes the score file and the hypothesis file (both rendered first, each atomic).
+    pub fn write(&self, scores_path: &Path, hyp_path: &Path) -> Result<(), ClassifyError> {
+        let (tsv, hyp) = (self.scores_tsv(), self.hypothesis_text());
+        crate::fsutil::write_atomic(scores_path, tsv.as_bytes())?;
+        crate::fsutil::write_atomic(hyp_path, hyp.as_bytes())?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cepstra_gmm::{DiagGmm, Gmm};
+    use cepstra_train::{ClassModel, TrainOptions};
+    use ndarray::{array, Array2};
+
+    fn set() -> ModelSet {
+        let class = |label: &str, mean: f64| ClassModel {
+            label: label.into(),
+            num_utts: 1,
+            num_frames: 1,
+            num_gauss_requested: 1,
+            loglikes: vec![],
+            converged: false,
+            overrides: Default::default(),
+            selection: None,
+            model: Gmm::from(
+                DiagGmm::new(array![1.0], array![[mean, 0.0]], array![[1.0, 1.0]]).unwrap(),
+            ),
+        };
+        ModelSet::new(
+            TrainOptions::default(),
+            vec![class("b", 5.0), class("a", -5.0), class("c", 0.0)],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn argmax_normalisation_threshold() {
+        let s = set();
+        let x: Array2<f32> = array![[4.0, 0.0], [6.0, 0.5], [5.0, -0.5]];
+        let o = ClassifyOptions::default();
+        let r = classify_utterance(&s, "u", x.view(), &o).unwrap();
+        assert_eq!((r.best, r.label.as_str()), (1, "b"));
+        // Exact log-likelihoods of the best class: Σ −ln2π − ½(Δ²), Δ = (−1,0),(1,0.5),(0,−0.5).
+        let expect = -3.0 * (2.0 * std::f64::consts::PI).ln() - 0.5 * (1.0 + 1.25 + 0.25);
+        assert!(
+            (r.scores[1] - expect).abs() < 1e-5,
+            "{} vs {expect}",
+            r.scores[1]
+        );
+        let n = ClassifyOptions {
+            normalize_per_frame: true,
+            ..Default::default()
+        };
+        let rn = classify_utterance(&s, "u", x.view(), &n).unwrap();
+        assert_eq!(rn.best, 1);
+        assert!((rn.scores[1] - r.scores[1] / 3.0).abs() < 1e-12);
+        let t = ClassifyOptions {
+            normalize_per_frame: true,
+            threshold: Some(rn.scores[1] + 0.01),
+            unk: "<reject>".into(),
+        };
+        assert_eq!(
+            classify_utterance(&s, "u", x.view(), &t).unwrap().label,
+            "<reject>"
+        );
+        let t = ClassifyOptions {
+            threshold: Some(rn.scores[1] - 0.01),
+            normalize_per_frame: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            classify_utterance(&s, "u", x.view(), &t).unwrap().label,
+            "b"
+        );
+    }
+
+    #[test]
+    fn outputs_are_sorted_and_complete() {
+        let s = set();
+        let o = ClassifyOptions::default();
+        let r1 = classify_utterance(&s, "z1", array![[-5.0f32, 0.0]].view(), &o).unwrap();
+        let r2 = classify_utterance(&s, "a2", array![[0.2f32, 0.0]].view(), &o).unwrap();
+        let c = Classification::new(&s, vec![r1.clone(), r2]).unwrap();
+        assert_eq!(c.hypothesis_text(), "a2 c\nz1 a\n");
+        let tsv = c.scores_tsv();
+        let lines: Vec<&str> = tsv.lines().collect();
+        assert_eq!(lines[0], "utt\ta\tb\tc");
+        let row: Vec<f64> = lines[2]
+            .split('\t')
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(row, r1.scores); // full precision
+        assert_eq!(c.num_rejected(), 0);
+        let dir = tempfile::tempdir().unwrap();
+        let (p, h) = (dir.path().join("scores.tsv"), dir.path().join("hyp.txt"));
+        c.write(&p, &h).unwrap();
+        assert_eq!(std::fs::read_to_string(&h).unwrap(), c.hypothesis_text());
+        assert!(matches!(
+            Classification::new(&s, vec![r1.clone(), r1]),
+            Err(ClassifyError::DuplicateUtterance { .. })
+        ));
+        assert!(matches!(
+            Classification::new(&s, vec![]),
+            Err(ClassifyError::NoUtterances)
+        ));
+    }
+
+    #[test]
+    fn bad_utterances() {
+        let s = set();
+        let o = ClassifyOptions::default();
+        assert!(matches!(
+            classify_utterance(&s, "u", Array2::<f32>::zeros((3, 5)).view(), &o),
+            Err(ClassifyError::Dimension {
+                expected: 2,
+                got: 5,
+                ..
+            })
+        ));
+        assert!(matches!(
+            classify_utterance(&s, "u", Array2::<f32>::zeros((0, 2)).view(), &o),
+            Err(ClassifyError::EmptyUtterance { .. })
+        ));
+        assert!(classify_utterance(&s, "u", array![[f32::NAN, 0.0]].view(), &o).is_err());
+    }
+
+    #[test]
+    fn autotraits() {
+        fn check<T: Send + Sync>() {}
+        check::<ClassifyError>();
+        check::<Classification>();
+        check::<ClassifyOptions>();
+    }
+}
