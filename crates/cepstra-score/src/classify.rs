@@ -239,7 +239,7 @@ impl Classification {
     pub fn num_rejected(&self) -> usize {
         self.results
             .iter()
-            .filter(|r| !self.labels.iter().any(|l| *l == r.label))
+            .filter(|r| !self.labels.contains(&r.label))
             .count()
     }
 

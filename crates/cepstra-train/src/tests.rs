@@ -404,3 +404,33 @@ fn autotraits() {
     check::<ExactStats>();
     check::<Error>();
 }
+
+#[test]
+fn n_init_keeps_the_best_seed_and_records_it() {
+    let data = data_of(&synth(2, 6, 2, 3, 9));
+    let mut o = opts(3, 3);
+    o.fit.n_init = 4;
+    let set = train_classes(&data, &o, &Default::default()).unwrap();
+    let mut best = f64::NEG_INFINITY;
+    for seed in 0..4u64 {
+        let mut os = opts(3, 3);
+        os.fit.seed = seed;
+        let one = train_classes(&data, &os, &Default::default()).unwrap();
+        let ll = one.classes[0].loglikes.last().copied().unwrap();
+        best = best.max(ll);
+    }
+    let c = &set.classes[0];
+    let chosen = c
+        .overrides
+        .get("seed")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    assert!(chosen < 4);
+    assert_eq!(set.class_options(0).unwrap().seed, chosen);
+    // The kept initialisation is at least as good as every other seed's (up to the last update).
+    let mut os = opts(3, 3);
+    os.fit.seed = chosen;
+    let again = train_classes(&data, &os, &Default::default()).unwrap();
+    assert_eq!(again.classes[0].model, c.model);
+    assert!(best.is_finite());
+}

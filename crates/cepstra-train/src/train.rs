@@ -244,6 +244,32 @@ pub fn select_num_gauss(
     })
 }
 
+/// `--n-init` > 1: trains the class from seeds seed, seed+1, … (full EM each) and returns the
+/// seed whose model has the best average log-likelihood on the class's frames.
+fn best_init_seed(class: &ClassData, fit: &FitOptions) -> Result<u64> {
+    let utts: Vec<&Utterance> = class.utts.iter().collect();
+    let mut best: Option<(f64, u64)> = None;
+    for i in 0..fit.n_init {
+        let seed = fit.seed.wrapping_add(i as u64);
+        let f = FitOptions {
+            seed,
+            n_init: 1,
+            ..fit.clone()
+        };
+        let model = train_single(&utts, &f, &class.label)?;
+        let st = accumulate_utterances(&model, &utts, &class.label)?;
+        let ll = st.total_loglike() / st.num_frames().max(1.0);
+        log::info!(
+            "class '{}': initialisation seed {seed}: average log-likelihood {ll:.6}",
+            class.label
+        );
+        if best.is_none_or(|(b, _)| ll > b) {
+            best = Some((ll, seed));
+        }
+    }
+    Ok(best.map_or(fit.seed, |(_, s)| s))
+}
+
 /// Reads a model set back from its own bytes, so that the in-memory model set is exactly what a
 /// later process reading the file sees.
 fn canonical(set: ModelSet) -> Result<ModelSet> {
@@ -252,6 +278,8 @@ fn canonical(set: ModelSet) -> Result<ModelSet> {
 
 /// `init-classes`: one initial GMM per class (k-means on that class's frames by default, with
 /// `opts.fit.seed`), classes in parallel. With `opts.select_k`, each class's K is chosen first.
+/// With `n_init` > 1, each class is trained from `n_init` seeds and the initialisation with the
+/// best final log-likelihood is kept (its seed recorded as a per-class override).
 /// A class with too few frames for K components gets the largest K that fits (logged, and
 /// recorded as `num_gauss` < `num_gauss_requested`).
 pub fn init_classes(
@@ -296,6 +324,14 @@ pub fn init_classes(
             };
             let requested = fit.num_gauss;
             fit.num_gauss = fitting_num_gauss(&fit, frames, dim, label)?;
+            let mut ov = ov;
+            if fit.n_init > 1 {
+                let seed = best_init_seed(class, &fit)?;
+                if seed != fit.seed {
+                    ov.insert("seed".into(), seed.into());
+                    fit.seed = seed;
+                }
+            }
             let model = init_class(&class.frames(), &fit, label)?;
             Ok(ClassModel {
                 label: label.to_string(),
