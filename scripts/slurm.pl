@@ -236,10 +236,22 @@ finish() {
   } >>"\$log"
   echo "\$1" >"\$status.tmp" && mv -f "\$status.tmp" "\$status"
 }
-# scancel / time limit: Slurm sends SIGTERM to every process of the task
-trap 'finish 143 "; killed by SIGTERM"; exit 1' TERM
+# The command runs in its own process group (set -m). On SIGTERM (scancel, time
+# limit) this script stops that group and waits for it before exiting: exiting
+# first would re-parent the command to init, out of sight of proctrack/linuxproc,
+# and leave it running after the job is gone.
+set -m
 bash -c "\$cmd" </dev/null >>"\$log" 2>&1 &
-wait \$!
+child=\$!
+set +m
+on_term() {
+  kill -TERM -- "-\$child" 2>/dev/null || kill -TERM "\$child" 2>/dev/null
+  wait "\$child"
+  finish 143 "; killed by SIGTERM"
+  exit 1
+}
+trap on_term TERM
+wait "\$child"
 ret=\$?
 trap - TERM
 finish "\$ret" ""
