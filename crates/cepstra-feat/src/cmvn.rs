@@ -157,7 +157,7 @@ impl CmvnStats {
         }
         let count = self.count();
         // NaN counts fail too.
-        if !(count >= 1.0) {
+        if count.is_nan() || count < 1.0 {
             return Err(Error::CmvnCount { count });
         }
         Ok(count)

@@ -25,6 +25,7 @@ pub(crate) struct FrameScratch {
     pub(crate) fft: FftBuffers,
     pub(crate) power: Vec<f32>,
     pub(crate) mel: Vec<f32>,
+    pub(crate) acc: Vec<f64>,
 }
 
 /// What every computer precomputes about framing: validated options, window function and the

@@ -86,15 +86,22 @@ impl RealFft {
         let nyq = z[0].re - z[0].im;
         power[0] = (dc * dc) as f32;
         power[m] = (nyq * nyq) as f32;
-        for k in 1..m {
-            let a = z[k];
-            let b = z[m - k].conj();
+        // z[m-k] for k = 1..m is z[1..m] reversed.
+        let fwd = z[1..m].iter();
+        let rev = z[1..m].iter().rev();
+        for (((p, a), b), tw) in power[1..m]
+            .iter_mut()
+            .zip(fwd)
+            .zip(rev)
+            .zip(&self.twiddles[1..])
+        {
+            let b = b.conj();
             // even part E = (a + b)/2, odd part O = (a - b)/(2i)
             let e = (a + b) * 0.5;
             let d = (a - b) * 0.5;
             let o = Complex::new(d.im, -d.re);
-            let x = e + self.twiddles[k] * o;
-            power[k] = (x.re * x.re + x.im * x.im) as f32;
+            let x = e + tw * o;
+            *p = (x.re * x.re + x.im * x.im) as f32;
         }
     }
 }

@@ -1,7 +1,7 @@
 //! MFCC (Kaldi's `MfccComputer`, `feature-mfcc.cc`).
 
 use crate::compute::{impl_feature_computer, FrameCompute, FrameCore, FrameScratch};
-use crate::window::{dot_f64, log_energy, ENERGY_EPSILON};
+use crate::window::{log_energy, ENERGY_EPSILON};
 use crate::{Error, MelBanks, MfccOptions, Result};
 
 /// MFCC computer: validated options plus everything precomputed (window, FFT plan, mel banks,
@@ -28,8 +28,8 @@ pub struct Mfcc {
     opts: MfccOptions,
     core: FrameCore,
     mel: MelBanks,
-    /// `num_ceps × num_bins`, row-major.
-    dct: Vec<f32>,
+    /// The DCT matrix transposed: `num_bins × num_ceps`, row-major.
+    dct_t: Vec<f32>,
     lifter: Option<Vec<f32>>,
     log_energy_floor: Option<f32>,
 }
@@ -62,6 +62,10 @@ impl Mfcc {
             }
         }
         let dct = dct_matrix(opts.num_ceps, num_bins);
+        let dct_t = (0..num_bins)
+            .flat_map(|j| (0..opts.num_ceps).map(move |c| (j, c)))
+            .map(|(j, c)| dct[c * num_bins + j])
+            .collect();
         let lifter = (opts.cepstral_lifter != 0.0)
             .then(|| lifter_coeffs(opts.cepstral_lifter, opts.num_ceps));
         let log_energy_floor = (opts.energy_floor > 0.0).then(|| opts.energy_floor.ln());
@@ -69,7 +73,7 @@ impl Mfcc {
             opts: opts.clone(),
             core,
             mel,
-            dct,
+            dct_t,
             lifter,
             log_energy_floor,
         })
@@ -122,9 +126,19 @@ impl FrameCompute for Mfcc {
         for m in s.mel.iter_mut() {
             *m = m.max(ENERGY_EPSILON).ln();
         }
-        let nb = s.mel.len();
-        for (c, o) in out.iter_mut().enumerate() {
-            *o = dot_f64(&self.dct[c * nb..(c + 1) * nb], &s.mel) as f32;
+        // out = DCT · mel, with the DCT stored transposed so that the accumulators of all
+        // coefficients advance together (vectorises).
+        let nc = out.len();
+        s.acc.clear();
+        s.acc.resize(nc, 0.0);
+        for (col, &m) in self.dct_t.chunks_exact(nc).zip(&s.mel) {
+            let m = f64::from(m);
+            for (a, &d) in s.acc.iter_mut().zip(col) {
+                *a += f64::from(d) * m;
+            }
+        }
+        for (o, &a) in out.iter_mut().zip(&s.acc) {
+            *o = a as f32;
         }
         if let Some(l) = &self.lifter {
             for (o, l) in out.iter_mut().zip(l) {
