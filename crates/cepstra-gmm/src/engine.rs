@@ -31,6 +31,7 @@ pub trait Elem:
     + std::fmt::Debug
     + std::ops::Add<Output = Self>
     + std::ops::Mul<Output = Self>
+    + std::ops::AddAssign
 {
     /// Conversion from f64 (rounding for f32).
     fn from_f64(x: f64) -> Self;
@@ -349,7 +350,10 @@ impl<T: Elem> Prepared<T> {
                 let m = lrow.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let mut s = 0.0;
                 for v in lrow.iter_mut() {
-                    *v = (*v - m).exp();
+                    // exp(−64) ≈ 1.6e-28: below that a posterior is 0 (and libm's slow underflow
+                    // path is avoided).
+                    let t = *v - m;
+                    *v = if t > -64.0 { t.exp() } else { 0.0 };
                     s += *v;
                 }
                 let lse = m + s.ln();
@@ -493,7 +497,7 @@ fn sum_sq<T: Elem>(v: &[T]) -> f64 {
     let mut a = [T::from_f64(0.0); 4];
     for c in chunks {
         for j in 0..4 {
-            a[j] = a[j] + c[j] * c[j];
+            a[j] += c[j] * c[j];
         }
     }
     for j in 0..4 {

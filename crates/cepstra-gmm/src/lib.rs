@@ -37,6 +37,9 @@
 //! Kaldi `<DiagGMM>`/`<FullGMM>` are read and written in text and binary; [`io::read_model`]
 //! detects the format.
 
+// `!(x > 0.0)` is deliberate throughout: it rejects NaN as well as non-positive values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 mod em;
 mod engine;
 mod error;

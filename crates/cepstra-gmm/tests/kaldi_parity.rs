@@ -1,5 +1,7 @@
 //! Parity with real Kaldi (tests/data/kaldi, see its README).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::PathBuf;
 
 use cepstra_gmm::io::{self, ModelFormat, StatsFormat};

@@ -1,5 +1,7 @@
 //! Property tests, determinism across thread counts, bad input.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use cepstra_gmm::io::{self, ModelFormat, StatsFormat};
 use cepstra_gmm::{
     estimate, fit, CovarianceType, Error, EstimateOptions, FitOptions, Gmm, GmmStats, InitMethod,

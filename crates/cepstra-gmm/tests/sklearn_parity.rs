@@ -1,5 +1,7 @@
 //! Parity with scikit-learn's GaussianMixture (tests/data/sklearn, see its README).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use cepstra_gmm::{fit_from_f64, CovarianceType, EstimateOptions, FitOptions, Gmm};
 use ndarray::{Array1, Array2, Array3};
 use serde_json::Value;
