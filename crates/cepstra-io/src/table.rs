@@ -392,6 +392,25 @@ fn read_scp_object<T: KaldiObject>(
     }
 }
 
+/// Reads the object one `scp` entry points at (an extended filename, relative paths resolved
+/// against `scp_dir` as [`resolve_scp_path`] does). Lets callers read entries in parallel.
+pub fn read_scp_entry<T: KaldiObject>(entry: &ScpEntry, scp_dir: Option<&Path>) -> Result<T> {
+    read_scp_object::<T>(&mut FileCache::default(), &entry.rxfilename, scp_dir).map_err(|e| {
+        Error::Table {
+            spec: entry.rxfilename.clone(),
+            key: Some(entry.key.clone()),
+            reason: format!(
+                "{} (scp line {})",
+                match e {
+                    Error::Format(m) => m,
+                    other => other.to_string(),
+                },
+                entry.line
+            ),
+        }
+    })
+}
+
 enum Source {
     Ark {
         input: Option<Input>,

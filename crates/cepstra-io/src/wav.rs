@@ -73,6 +73,20 @@ impl WaveData {
         let mut interleaved: Vec<f32> = Vec::with_capacity(declared.min(1 << 26));
         let truncated = |e: hound::Error| bad(format!("truncated or corrupt sample data: {e}"));
         match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Int, 16) if nch > 0 => {
+                // The common case, decoded in bulk: hound has parsed the header and left the
+                // reader at the first sample.
+                let mut data = Vec::with_capacity(declared.min(1 << 27) * 2);
+                reader
+                    .into_inner()
+                    .take(declared as u64 * 2)
+                    .read_to_end(&mut data)
+                    .map_err(|e| bad(format!("reading sample data: {e}")))?;
+                interleaved.extend(
+                    data.chunks_exact(2)
+                        .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32),
+                );
+            }
             (hound::SampleFormat::Int, 16) => {
                 for s in reader.into_samples::<i16>() {
                     interleaved.push(s.map_err(truncated)? as f32);
@@ -109,9 +123,13 @@ impl WaveData {
             return Err(bad("the file holds no samples".into()));
         }
         let frames = interleaved.len() / nch;
-        let channels = (0..nch)
-            .map(|c| (0..frames).map(|i| interleaved[i * nch + c]).collect())
-            .collect();
+        let channels = if nch == 1 {
+            vec![interleaved]
+        } else {
+            (0..nch)
+                .map(|c| (0..frames).map(|i| interleaved[i * nch + c]).collect())
+                .collect()
+        };
         Ok(WaveData {
             samp_freq: spec.sample_rate as f32,
             channels,

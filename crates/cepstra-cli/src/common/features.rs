@@ -3,11 +3,17 @@
 
 use anyhow::{bail, Result};
 use cepstra_feat::{utterance_seed, FeatureComputer};
-use cepstra_io::table::{RSpecifier, SequentialReader, Writer};
+use cepstra_io::table::{read_scp, read_scp_entry, RSpecifier, ScpEntry, SequentialReader, Writer};
 use cepstra_io::WaveData;
 use ndarray::Array2;
 
 use super::scalars::ScalarWriter;
+
+/// A waveform to process: decoded already, or an `scp` entry for the worker to read.
+enum WaveSource {
+    Decoded(WaveData),
+    Entry(ScpEntry, Option<std::sync::Arc<std::path::PathBuf>>),
+}
 
 /// Options of the WAV-reading side, as Kaldi's compute-*-feats binaries have them.
 #[derive(clap::Args, Debug)]
@@ -33,7 +39,23 @@ pub struct WaveArgs {
 /// Computes features for every utterance of `args.wav_rspecifier`.
 pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Result<()> {
     let spec = RSpecifier::parse(&args.wav_rspecifier)?;
-    let reader = SequentialReader::<WaveData>::open(&args.wav_rspecifier)?;
+    // From an scp, workers open and decode the files themselves (in parallel); an archive or a
+    // pipe is decoded by the reading thread.
+    let reader: Box<dyn Iterator<Item = cepstra_io::Result<(String, WaveSource)>>> = if spec.is_scp
+    {
+        let (entries, dir) = read_scp(&spec.filename)?;
+        let dir = dir.map(std::sync::Arc::new);
+        Box::new(
+            entries
+                .into_iter()
+                .map(move |e| Ok((e.key.clone(), WaveSource::Entry(e, dir.clone())))),
+        )
+    } else {
+        Box::new(
+            SequentialReader::<WaveData>::open(&args.wav_rspecifier)?
+                .map(|r| r.map(|(k, w)| (k, WaveSource::Decoded(w)))),
+        )
+    };
     let mut writer = Writer::<Array2<f32>>::open(&args.feats_wspecifier)?;
     let mut durations = args
         .write_utt2dur
@@ -53,7 +75,14 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
     let counts = crate::common::map_ordered(
         reader,
         spec.permissive,
-        |key, wave: WaveData| -> Result<Option<(Array2<f32>, f64)>> {
+        |key, source: WaveSource| -> Result<Option<(Array2<f32>, f64)>> {
+            let wave = match source {
+                WaveSource::Decoded(w) => w,
+                WaveSource::Entry(e, dir) => {
+                    read_scp_entry::<WaveData>(&e, dir.as_deref().map(|d| d.as_path()))
+                        .map_err(|err| anyhow::anyhow!("{}: {err}", spec.filename))?
+                }
+            };
             if (wave.samp_freq - expected_rate).abs() > 0.5 {
                 bail!(
                     "sample rate {} Hz but --sample-frequency={}: resample the audio (e.g. sox in wav.scp) \
