@@ -59,8 +59,12 @@ pub struct ClassAccs {
 impl ClassAccs {
     /// Zero statistics for every class of `models`.
     pub fn for_model_set(models: &ModelSet) -> Result<ClassAccs> {
-        Ok(ClassAccs {
-            fingerprint: models.fingerprint()?,
+        Ok(Self::for_model_set_fp(models, models.fingerprint()?))
+    }
+
+    pub(crate) fn for_model_set_fp(models: &ModelSet, fingerprint: u64) -> ClassAccs {
+        ClassAccs {
+            fingerprint,
             iteration: models.iteration,
             classes: models
                 .classes
@@ -71,7 +75,7 @@ impl ClassAccs {
                     stats: ExactStats::for_model(&c.model),
                 })
                 .collect(),
-        })
+        }
     }
 
     /// Adds `other` (same model set) exactly: Kaldi's `gmm-global-sum-accs`.
@@ -121,6 +125,15 @@ impl ClassAccs {
     /// Checks that these statistics were made with `models`.
     pub fn check_model_set(&self, models: &ModelSet, what: &str) -> Result<()> {
         self.check_compatible(models.fingerprint()?, models.iteration, what)
+    }
+
+    pub(crate) fn check_fingerprint(
+        &self,
+        fingerprint: u64,
+        iteration: usize,
+        what: &str,
+    ) -> Result<()> {
+        self.check_compatible(fingerprint, iteration, what)
     }
 
     /// The binary file contents (see the [module docs](self)).

@@ -69,11 +69,13 @@ fn to_f64(v: i128) -> f64 {
     v as f64 / SCALE
 }
 
+fn overflow() -> String {
+    "the exact accumulator overflowed (i128): too much data for one sum".to_string()
+}
+
 fn add_into(acc: &mut [i128], other: &[i128]) -> std::result::Result<(), String> {
     for (a, &b) in acc.iter_mut().zip(other) {
-        *a = a.checked_add(b).ok_or_else(|| {
-            "the exact accumulator overflowed (i128): too much data for one sum".to_string()
-        })?;
+        *a = a.checked_add(b).ok_or_else(overflow)?;
     }
     Ok(())
 }
@@ -131,7 +133,8 @@ impl ExactStats {
     }
 
     /// Adds the statistics of one utterance (counts as one utterance). The error is a message
-    /// (the caller names the class).
+    /// (the caller names the class); after an error the accumulator is partly updated and must
+    /// be discarded.
     pub fn add(&mut self, st: &GmmStats) -> std::result::Result<(), String> {
         if st.num_gauss() != self.num_gauss
             || st.dim() != self.dim
@@ -145,36 +148,40 @@ impl ExactStats {
                 self.dim
             ));
         }
-        let mut other = ExactStats::new(self.num_gauss, self.dim, self.covariance);
-        for (o, &v) in other.occupancy.iter_mut().zip(st.occupancy()) {
-            *o = to_fixed(v, "an occupancy")?;
+        let add = |acc: &mut i128, v: f64, what: &str| -> std::result::Result<(), String> {
+            *acc = acc.checked_add(to_fixed(v, what)?).ok_or_else(overflow)?;
+            Ok(())
+        };
+        for (o, &v) in self.occupancy.iter_mut().zip(st.occupancy()) {
+            add(o, v, "an occupancy")?;
         }
-        for (o, &v) in other.first.iter_mut().zip(st.first()) {
-            *o = to_fixed(v, "a first-order statistic")?;
+        for (o, &v) in self.first.iter_mut().zip(st.first()) {
+            add(o, v, "a first-order statistic")?;
         }
         match st.second() {
             SecondOrder::Diag(s) => {
-                for (o, &v) in other.second.iter_mut().zip(s) {
-                    *o = to_fixed(v, "a second-order statistic")?;
+                for (o, &v) in self.second.iter_mut().zip(s) {
+                    add(o, v, "a second-order statistic")?;
                 }
             }
             SecondOrder::Full(s) => {
-                let mut it = other.second.iter_mut();
+                let mut it = self.second.iter_mut();
                 for m in s.outer_iter() {
                     for i in 0..self.dim {
-                        for j in 0..=i {
+                        let row = m.row(i);
+                        for &v in row.iter().take(i + 1) {
                             if let Some(o) = it.next() {
-                                *o = to_fixed(m[[i, j]], "a second-order statistic")?;
+                                add(o, v, "a second-order statistic")?;
                             }
                         }
                     }
                 }
             }
         }
-        other.num_frames = to_fixed(st.num_frames(), "the frame count")?;
-        other.loglike = to_fixed(st.total_loglike(), "the log-likelihood")?;
-        other.num_utts = 1;
-        self.merge(&other)
+        add(&mut self.num_frames, st.num_frames(), "the frame count")?;
+        add(&mut self.loglike, st.total_loglike(), "the log-likelihood")?;
+        self.num_utts += 1;
+        Ok(())
     }
 
     /// Adds `other` exactly. Shapes must agree.

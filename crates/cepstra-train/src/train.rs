@@ -353,7 +353,11 @@ pub fn init_classes(
 /// training utterances). Converged classes are skipped. Fails on a label without a model
 /// ([`Error::UnknownClass`]) or a dimension mismatch.
 pub fn accumulate(models: &ModelSet, data: &TrainingData) -> Result<ClassAccs> {
-    let mut accs = ClassAccs::for_model_set(models)?;
+    accumulate_fp(models, models.fingerprint()?, data)
+}
+
+fn accumulate_fp(models: &ModelSet, fingerprint: u64, data: &TrainingData) -> Result<ClassAccs> {
+    let mut accs = ClassAccs::for_model_set_fp(models, fingerprint);
     if let Some(d) = data.dim() {
         if d != models.dim() {
             let utt = data.classes()[0].utts[0].id.clone();
@@ -410,7 +414,18 @@ pub fn est_classes_with(
     accs: &ClassAccs,
     overrides: &Overrides,
 ) -> Result<ModelSet> {
-    accs.check_model_set(models, "the summed statistics")?;
+    let next = est_raw(models, models.fingerprint()?, accs, overrides)?;
+    canonical(next)
+}
+
+/// [`est_classes_with`] given the model set's fingerprint, without the canonical round trip.
+fn est_raw(
+    models: &ModelSet,
+    fingerprint: u64,
+    accs: &ClassAccs,
+    overrides: &Overrides,
+) -> Result<ModelSet> {
+    accs.check_fingerprint(fingerprint, models.iteration, "the summed statistics")?;
     let mut options = models.options.clone();
     options.fit = apply_overrides(&options.fit, overrides, "(all classes)")?;
     options.validate()?;
@@ -479,7 +494,7 @@ pub fn est_classes_with(
         .collect::<Result<_>>()?;
     let mut next = ModelSet::new(models.options.clone(), classes)?;
     next.iteration = models.iteration + 1;
-    canonical(next)
+    Ok(next)
 }
 
 /// `train-classes`: [`init_classes`], then `opts.fit.num_iters` passes of [`accumulate`] and
@@ -513,9 +528,15 @@ pub fn train_classes(
     overrides: &ClassOverrides,
 ) -> Result<ModelSet> {
     let mut set = init_classes(data, opts, overrides)?;
+    let mut fingerprint = set.fingerprint()?;
+    let none = Overrides::new();
     for _ in 0..opts.fit.num_iters {
-        let accs = accumulate(&set, data)?;
-        set = est_classes(&set, &accs)?;
+        let accs = accumulate_fp(&set, fingerprint, data)?;
+        let next = est_raw(&set, fingerprint, &accs, &none)?;
+        // What a later process reading the file would see (and its fingerprint).
+        let bytes = next.to_bytes()?;
+        fingerprint = crate::modelset::fnv1a(&bytes);
+        set = ModelSet::from_bytes(&bytes, "model set (in memory)")?;
     }
     Ok(set)
 }
