@@ -2,6 +2,8 @@
 //! valid archives must give `Ok` or `Err`, never a panic or a huge allocation. Inputs that once
 //! crashed are kept as regression tests at the bottom.
 
+#![allow(clippy::unwrap_used)] // test helpers: a panic is the failure report
+
 use std::io::Write;
 
 use cepstra_io::basic;
