@@ -58,6 +58,15 @@ pub struct TrainOptions {
 /// The estimation floors the trainer uses by default: scikit-learn's `reg_covar` = 1e-6 on top
 /// of the GMM engine's Kaldi-style floors (`var_floor` 1e-3, eigenvalues ≥ max/1e4, components
 /// with occupancy ≤ 10 not updated).
+///
+/// Measured on the TI-digits coursework split (330 train / 110 test utterances, K=5 full, 5 EM
+/// passes, seeds 0–4, features from the wavs and the provided `feats.ark` alike), every sensible
+/// choice scores the same 98.00 % mean (107.8/110; seeds 98.18, 98.18, 98.18, 97.27, 98.18):
+/// these defaults; scikit-learn's (reg_covar 1e-6 only, no other floor); Kaldi's
+/// `fgmm-global-est` (min occupancy 100, no reg_covar); the engine's defaults (no reg_covar).
+/// The eigenvalue floor lowers the training log-likelihood by ≈0.28/frame but raises the
+/// held-out one slightly (+0.01/frame over scikit-learn's), and the floors keep small classes
+/// from collapsing, so they stay on.
 pub fn default_estimate_options() -> EstimateOptions {
     EstimateOptions {
         reg_covar: 1e-6,
