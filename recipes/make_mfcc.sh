@@ -56,7 +56,10 @@ split_data.sh --per-utt "$data" "$nj"
 sdata=$data/split${nj}utt
 
 # compute-mfcc-feats [| apply-cmvn | add-deltas] [| copy-feats --compress] > ark,scp
-pipe=(cepstra compute-mfcc-feats "--config=$mfcc_config" "scp:$sdata/JOB/wav.scp")
+pipe=(cepstra compute-mfcc-feats "--config=$mfcc_config")
+# the frame counts come from the extraction itself (CMN and deltas keep them): no second pass over the features
+$write_utt2num_frames && pipe+=("--write-num-frames=ark,t:$featdir/utt2num_frames_$name.JOB")
+pipe+=("scp:$sdata/JOB/wav.scp")
 if $cmvn_deltas; then
   pipe+=(ark:- \| cepstra apply-cmvn ark:- ark:- \| cepstra add-deltas ark:-)
 fi
@@ -67,13 +70,14 @@ pipe+=("ark,scp:$featdir/raw_mfcc_$name.JOB.ark,$featdir/raw_mfcc_$name.JOB.scp"
 # shellcheck disable=SC2086  # $cmd may carry options, e.g. "slurm.pl --mem 2G"
 $cmd JOB=1:"$nj" "$logdir/make_mfcc_$name.JOB.log" "${pipe[@]}"
 
+scps=(); counts=()
 for ((n = 1; n <= nj; n++)); do
-  cat "$featdir/raw_mfcc_$name.$n.scp"
-done | sort -k1,1 > "$data/feats.scp"
-
+  scps+=("$featdir/raw_mfcc_$name.$n.scp"); counts+=("$featdir/utt2num_frames_$name.$n")
+done
+sort -k1,1 "${scps[@]}" > "$data/feats.scp"
 if $write_utt2num_frames; then
-  cepstra feat-to-len "scp:$data/feats.scp" "ark,t:$data/utt2num_frames" 2> "$logdir/feat_to_len_$name.log" ||
-    { cat "$logdir/feat_to_len_$name.log" >&2; exit 1; }
+  sort -k1,1 "${counts[@]}" > "$data/utt2num_frames"
+  rm -f "${counts[@]}"
 fi
 mkdir -p "$data/conf" && cp "$mfcc_config" "$data/conf/mfcc.conf"
 

@@ -49,12 +49,13 @@ else
   # shellcheck disable=SC2086
   $cmd JOB=1:"$nj" "$dir/log/classify.JOB.log" \
     cepstra classify "${opt_words[@]}" "$mdl" "scp:$sdata/JOB/feats.scp" "$dir/scores.JOB.tsv" "$dir/hyp.JOB.txt"
-  # merge, C-sorted by utterance; the score files share one header line
-  for ((n = 1; n <= nj; n++)); do cat "$dir/hyp.$n.txt"; done | sort -k1,1 > "$dir/hyp.txt"
-  { head -n 1 "$dir/scores.1.tsv"
-    for ((n = 1; n <= nj; n++)); do tail -n +2 "$dir/scores.$n.tsv"; done | sort -t "$(printf '\t')" -k1,1
-  } > "$dir/scores.tsv"
-  for ((n = 1; n <= nj; n++)); do rm -f "$dir/hyp.$n.txt" "$dir/scores.$n.tsv"; done
+  # merge: the parts are contiguous runs of the C-sorted utterance list, so concatenating them in order
+  # keeps the order; the score files share one header line
+  hyps=(); scores=()
+  for ((n = 1; n <= nj; n++)); do hyps+=("$dir/hyp.$n.txt"); scores+=("$dir/scores.$n.tsv"); done
+  cat "${hyps[@]}" > "$dir/hyp.txt"
+  awk 'NR == 1 || FNR > 1' "${scores[@]}" > "$dir/scores.tsv"
+  rm -f "${hyps[@]}" "${scores[@]}"
 fi
 
 nh=$(wc -l < "$dir/hyp.txt"); nr=$(wc -l < "$data/text")

@@ -5,7 +5,7 @@
 #   cepstra init-classes   per-class k-means initialisation on all the data        -> EXPDIR/0.mdl
 #   for x in 0 .. num_iters-1:
 #     cepstra acc-classes  EXPDIR/x.mdl on split JOB                               -> EXPDIR/x.JOB.acc
-#     cepstra est-classes  sums EXPDIR/x.{1..nj}.acc, estimates                    -> EXPDIR/(x+1).mdl
+#     cepstra est-classes  sums EXPDIR/x.{1..nj}.acc, estimates (here, not via --cmd) -> EXPDIR/(x+1).mdl
 #   EXPDIR/final.mdl = the last model set; logs in EXPDIR/log/.
 # Run from an egs dir (it sources ./path.sh when there is one).
 
@@ -76,9 +76,14 @@ for ((x = 0; x < num_iters; x++)); do
     cepstra acc-classes "$dir/$x.mdl" "scp:$sdata/JOB/feats.scp" "$sdata/JOB/text" "$dir/$x.JOB.acc"
   accs=()
   for ((n = 1; n <= nj; n++)); do accs+=("$dir/$x.$n.acc"); done
-  # shellcheck disable=SC2086
-  $cmd "$dir/log/update.$x.log" \
-    cepstra est-classes "${est_opt_words[@]}" "$dir/$x.mdl" "${accs[@]}" "$dir/$((x + 1)).mdl"
+  # The update (sum nj statistics files, one M-step per class) takes a fraction of a second: it runs here,
+  # not through $cmd, which would cost a job submission per pass on a cluster (Kaldi's sum/est jobs are
+  # as light).  Its log is written as run.pl writes one.
+  est=(cepstra est-classes "${est_opt_words[@]}" "$dir/$x.mdl" "${accs[@]}" "$dir/$((x + 1)).mdl")
+  if ! { echo "# ${est[*]}"; printf '# Started at %(%c)T\n' -1; "${est[@]}"; } > "$dir/log/update.$x.log" 2>&1; then
+    tail -n 20 "$dir/log/update.$x.log" >&2
+    echo "$0: cepstra est-classes failed in EM pass $x, log is in $dir/log/update.$x.log" >&2; exit 1
+  fi
   if $cleanup; then rm -f "${accs[@]}"; fi
 done
 

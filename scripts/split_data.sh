@@ -57,55 +57,53 @@ for f in feats.scp text; do
   fi
 done
 
-# utt -> part.  Contiguous groups (of speakers, or of utterances with --per-utt) in utt2spk order,
-# closing a part once it reaches its share of the utterances, and never leaving a part empty.
-assign=$(mktemp)
-trap 'rm -f "$assign"' EXIT
-awk -v n="$n" -v per_spk="$per_spk" -v prog="$0" '
-  NF != 2 { printf "%s: bad utt2spk line %d: %s\n", prog, NR, $0 > "/dev/stderr"; bad = 1; exit 3 }
-  { g = (per_spk == "true") ? $2 : $1
-    if (NR > 1 && g != prev && (g in idx)) dup = g
+[ -s "$data/utt2spk" ] || { echo "$0: $data/utt2spk is empty" >&2; exit 1; }
+# One awk pass (process launches were most of the cost of a split).  utt -> part: contiguous groups (of
+# speakers, or of utterances with --per-utt) in utt2spk order, closing a part once it reaches its share of
+# the utterances and never leaving a part empty.  Then each part's utt2spk and spk2utt (speakers in order
+# of first appearance, as utt2spk_to_spk2utt.pl), every per-utterance file filtered into its parts, and
+# each per-speaker line copied to every part holding one of the speaker's utterances (several with
+# --per-utt).  A part that gets no line of a file still gets the file, empty, so later checks see the split.
+rm -rf "$out"
+parts=()
+for ((j = 1; j <= n; j++)); do parts+=("$out/$j"); done
+mkdir -p "${parts[@]}"
+inputs=()
+for f in $utt_files $spk_files; do
+  [ "$f" != utt2spk ] && [ -f "$data/$f" ] && inputs+=("$data/$f")
+done
+awk -v n="$n" -v per_spk="$per_spk" -v prog="$0" -v out="$out" -v spk_files=" $spk_files " '
+  function fail(msg) { printf "%s: %s\n", prog, msg > "/dev/stderr"; bad = 1; exit 3 }
+  function closeall(name,   j) { for (j = 1; j <= n; j++) close(out "/" j "/" name) }
+  FILENAME == ARGV[1] { if (NF != 2) fail("bad utt2spk line " FNR ": " $0)
+    g = (per_spk == "true") ? $2 : $1
+    if (FNR > 1 && g != prev && (g in idx)) dup = g
     if (!(g in idx)) idx[g] = ++ng
-    utt[NR] = $1; grp[NR] = idx[g]; cnt[idx[g]]++; prev = g }
+    utt[FNR] = $1; spk[FNR] = $2; grp[FNR] = idx[g]; cnt[idx[g]]++; prev = g; nu = FNR; next }
+  FNR == 1 { if (!assigned) { assigned = 1; assign() }
+    if (name != "") closeall(name)
+    name = FILENAME; sub(/.*\//, "", name); names[++nn] = name; per_spk_file = index(spk_files, " " name " ") > 0 }
+  !per_spk_file { if ($1 in u2p) print > (out "/" u2p[$1] "/" name); next }
+  ($1 in sp) { m = split(sp[$1], q, " "); for (i = 1; i <= m; i++) print > (out "/" q[i] "/" name) }
   END { if (bad) exit 3
-    if (NR == 0) { printf "%s: utt2spk is empty\n", prog > "/dev/stderr"; exit 3 }
-    if (dup != "" && per_spk == "true") { printf "%s: speaker %s is not contiguous in utt2spk (make each speaker id a prefix of its utterance ids, sort with LC_ALL=C)\n", prog, dup > "/dev/stderr"; exit 3 }
-    if (dup != "") { printf "%s: utterance %s appears twice in utt2spk\n", prog, dup > "/dev/stderr"; exit 3 }
-    if (ng < n) { printf "%s: cannot split %d %s into %d parts; lower the number of jobs%s\n", prog, ng, (per_spk == "true") ? "speakers" : "utterances", n, (per_spk == "true") ? " or use --per-utt" : "" > "/dev/stderr"; exit 3 }
+    if (!assigned) { assigned = 1; assign() }
+    if (name != "") closeall(name)
+    for (k = 1; k <= nn; k++) for (j = 1; j <= n; j++) { f = out "/" j "/" names[k]; printf "" >> f; close(f) } }
+  function assign(   g, j, cum, i, p, s, f) {
+    if (dup != "" && per_spk == "true") fail("speaker " dup " is not contiguous in utt2spk (make each speaker id a prefix of its utterance ids, sort with LC_ALL=C)")
+    if (dup != "") fail("utterance " dup " appears twice in utt2spk")
+    if (ng < n) fail(sprintf("cannot split %d %s into %d parts; lower the number of jobs%s", ng, (per_spk == "true") ? "speakers" : "utterances", n, (per_spk == "true") ? " or use --per-utt" : ""))
     j = 1; cum = 0
-    for (g = 1; g <= ng; g++) {
-      part[g] = j; cum += cnt[g]
-      if (j < n && (cum >= j * NR / n || ng - g == n - j)) j++
-    }
-    for (i = 1; i <= NR; i++) print utt[i], part[grp[i]]
-  }' "$data/utt2spk" > "$assign"
-
-for ((j = 1; j <= n; j++)); do
-  mkdir -p "$out/$j"
-  for f in $utt_files $spk_files wav.scp reco2file_and_channel spk2utt; do rm -f "$out/$j/$f"; done
-done
-
-# filter FILE by the first field, using MAP (key -> part), into OUT/<part>/NAME
-split_by_key() {
-  awk -v out="$out" -v name="$3" 'NR == FNR { part[$1] = $2; next }
-    ($1 in part) { print > (out "/" part[$1] "/" name) }' "$1" "$2"
-}
-for f in $utt_files; do
-  [ -f "$data/$f" ] && split_by_key "$assign" "$data/$f" "$f"
-done
-for ((j = 1; j <= n; j++)); do
-  touch "$out/$j/utt2spk"
-  "$(dirname "$0")/utt2spk_to_spk2utt.pl" "$out/$j/utt2spk" > "$out/$j/spk2utt"
-done
-# per-speaker files: a speaker goes to every part holding one of its utterances (several with --per-utt)
-spkmap=$(awk 'NR == FNR { part[$1] = $2; next } { k = $2 " " part[$1]; if (!(k in seen)) { seen[k] = 1; print k } }' \
-  "$assign" "$data/utt2spk")
-for f in $spk_files; do
-  [ -f "$data/$f" ] || continue
-  awk -v out="$out" -v name="$f" 'NR == FNR { parts[$1] = parts[$1] " " $2; next }
-    ($1 in parts) { m = split(parts[$1], p, " "); for (i = 1; i <= m; i++) print > (out "/" p[i] "/" name) }' \
-    <(printf '%s\n' "$spkmap") "$data/$f"
-done
+    for (g = 1; g <= ng; g++) { part[g] = j; cum += cnt[g]; if (j < n && (cum >= j * nu / n || ng - g == n - j)) j++ }
+    for (i = 1; i <= nu; i++) { p = part[grp[i]]; u2p[utt[i]] = p; s = spk[i]
+      print utt[i], s > (out "/" p "/utt2spk")
+      if (!((s, p) in s2u)) { s2u[s, p] = s; order[p, ++ns[p]] = s; sp[s] = (s in sp) ? sp[s] " " p : p }
+      s2u[s, p] = s2u[s, p] " " utt[i] }
+    closeall("utt2spk")
+    for (p = 1; p <= n; p++) { f = out "/" p "/spk2utt"; printf "" > f
+      for (i = 1; i <= ns[p]; i++) print s2u[order[p, i], p] > f
+      close(f) } }
+' "$data/utt2spk" "${inputs[@]}" || { rm -rf "$out"; exit 1; }
 if [ -f "$data/segments" ]; then   # recordings of each part's segments
   for ((j = 1; j <= n; j++)); do
     for f in wav.scp reco2file_and_channel; do

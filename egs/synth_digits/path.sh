@@ -11,7 +11,8 @@ case :$PATH: in
   *:"$_cepstra_bin":*) ;;
   *) export PATH=$_cepstra_bin:$CEPSTRA_ROOT/scripts:$CEPSTRA_ROOT/recipes:$PATH ;;
 esac
-if [ "${CEPSTRA_NO_BUILD:-false}" != true ]; then
+# Checked once per run: the recipes that run.sh calls source path.sh again and skip the check.
+if [ "${CEPSTRA_NO_BUILD:-false}" != true ] && [ "${CEPSTRA_BUILD_CHECKED:-}" != "$_cepstra_bin" ]; then
   if [ ! -x "$_cepstra_bin/cepstra" ] ||
      [ -n "$(find "$CEPSTRA_ROOT/Cargo.toml" "$CEPSTRA_ROOT/Cargo.lock" "$CEPSTRA_ROOT/crates" \
                -type f -newer "$_cepstra_bin/cepstra" -print -quit 2>/dev/null)" ]; then
@@ -22,4 +23,5 @@ if [ "${CEPSTRA_NO_BUILD:-false}" != true ]; then
     touch "$_cepstra_bin/cepstra"
   fi
 fi
+export CEPSTRA_BUILD_CHECKED=$_cepstra_bin
 unset _cepstra_bin
