@@ -64,7 +64,7 @@ if [ "$stage" -le -1 ]; then
   echo "$0: initialising $num_gauss-Gaussian $covariance-covariance GMMs per class (k-means, seed $seed)" >&2
   # shellcheck disable=SC2086  # $cmd may carry options
   $cmd "$dir/log/init.log" \
-    cepstra init-classes "--num-gauss=$num_gauss" "--covariance=$covariance" "--seed=$seed" "${gmm_opt_words[@]}" \
+    cepstra init-classes "--num-gauss=$num_gauss" "--covariance=$covariance" "--num-iters=$num_iters" "--seed=$seed" "${gmm_opt_words[@]}" \
       "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
 fi
 
