@@ -79,12 +79,18 @@ if [ "$stage" -le 1 ]; then
 fi
 
 if [ "$stage" -le 2 ]; then
-  # compute-mfcc-feats | apply-cmvn (per-utterance CMN) | add-deltas, as the coursework's features
+  # compute-mfcc-feats | apply-cmvn (per-utterance CMN) | add-deltas, as the coursework's features.
+  # Train and test at the same time: on a cluster that is one scheduling round trip instead of two.
+  pids=()
   for d in "$train" "$test"; do
     make_mfcc.sh --nj "$nj" --cmd "$cmd" --mfcc-config conf/mfcc.conf --compress false --cmvn-deltas true \
-      "$d" exp/make_mfcc/log "$d/data"
-    validate_data_dir.sh "$d"
+      "$d" exp/make_mfcc/log "$d/data" &
+    pids+=($!)
   done
+  ok=true
+  for p in "${pids[@]}"; do wait "$p" || ok=false; done
+  $ok || { echo "$0: feature extraction failed (logs in exp/make_mfcc/log)" >&2; exit 1; }
+  for d in "$train" "$test"; do validate_data_dir.sh "$d"; done
 fi
 
 if [ "$stage" -le 3 ]; then
