@@ -41,8 +41,8 @@ if $reference; then
   fi
 fi
 
-rows=()
-row() { rows+=("$(printf '%-34s %10s  %-28s %10s  %s' "$@")"); }
+rows=(); stages=()
+row() { rows+=("$(printf '%-36s %9s  %-26s %9s  %s' "$@")"); }
 
 # run_recipe EGS-DIR DATA-TRAIN DATA-TEST LABEL RUN-ARGS...: time run.sh, then the reference on its data dirs
 run_recipe() {
@@ -61,6 +61,10 @@ run_recipe() {
     rtime=$(secs "$r0" "$r1")
   fi
   row "$label" "$(secs "$t0" "$t1")" "${acc#accuracy }" "$rtime" "${racc#accuracy }"
+  # where the time went: run.sh's own per-stage wall times, from its line in exp/RESULTS
+  stages+=("$(printf '%-36s %s' "$label" "$(tail -n 1 "$root/egs/$egs/exp/RESULTS" | awk -F '\t' '
+    { for (i = 1; i <= NF; i++) if ($i ~ /^stages /) { n = split($i, w, " ")
+        for (j = 2; j < n; j += 2) printf "%s%s %s s", (j > 2 ? ", " : ""), w[j], w[j + 1] } }')")")
 }
 
 if [ -f "$corpus/train/wav.scp" ]; then
@@ -75,6 +79,10 @@ if $synth; then
   run_recipe synth_digits data/train data/test "synth_digits (1023/264)"
 fi
 
-printf '%-34s %10s  %-28s %10s  %s\n' "recipe (train/test utts)" "cepstra" "accuracy" "reference" "accuracy (kaldi-native-fbank + sklearn)"
+printf '%-36s %9s  %-26s %9s  %s\n' "recipe (train/test utts)" "cepstra" "accuracy" "reference" "accuracy (kaldi-native-fbank + sklearn)"
 printf '%s\n' "${rows[@]}"
-echo "(wall times; cepstra: run.sh --nj $nj --cmd $cmd, K=5 full covariance, 5 EM passes, seed 0; $(nproc) CPUs)"
+echo "(wall times; cepstra: run.sh --nj $nj --cmd $cmd, K=5 full covariance, 5 EM passes, seed 0, from the wavs," \
+  "binary already built; targets: coursework < 2 s, all-2072 < 5 s; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
+echo "where cepstra's time went (run.sh's stages, wall seconds, from exp/RESULTS):"
+printf '%s\n' "${stages[@]}"

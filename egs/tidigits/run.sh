@@ -57,7 +57,14 @@ case $corpus in /*) ;; *) corpus=$caller/$corpus ;; esac
 [ -d "$corpus" ] || { echo "$0: no such corpus directory $corpus" >&2; exit 1; }
 IFS=, read -ra seed_list <<< "${seeds:-$seed}"
 [ ${#seed_list[@]} -gt 0 ] || { echo "$0: empty --seeds" >&2; exit 1; }
-start=$(date +%s.%N)
+# wall time per stage, for exp/RESULTS (bash's clock: no process launched)
+start=${EPOCHREALTIME/./}; last=$start; stage_times=
+mark() {  # mark NAME: the time since the previous mark
+  local t=${EPOCHREALTIME/./} d
+  d=$(( (t - last + 5000) / 10000 )); last=$t
+  printf -v d '%d.%02d' $((d / 100)) $((d % 100))
+  stage_times+="${stage_times:+ }$1 $d"
+}
 
 train=data/train; test=data/test; tag=${covariance}_k$num_gauss
 [ "$train_set" = all ] && { train=data/train_all; tag=${tag}_all; }
@@ -66,12 +73,14 @@ if $use_provided_feats; then train=${train}_provided; test=data/test_provided; t
 if [ "$stage" -le 0 ]; then
   local/prepare_data.sh --train-set "$train_set" --use-provided-feats "$use_provided_feats" \
     "$corpus" "$train" "$test"
+  mark data
 fi
 
 if [ "$stage" -le 1 ]; then
   for d in "$train" "$test"; do
     if $use_provided_feats; then validate_data_dir.sh "$d"; else validate_data_dir.sh --no-feats "$d"; fi
   done
+  mark validate
 fi
 
 if [ "$stage" -le 2 ] && ! $use_provided_feats; then
@@ -87,6 +96,7 @@ if [ "$stage" -le 2 ] && ! $use_provided_feats; then
   for p in "${pids[@]}"; do wait "$p" || ok=false; done
   $ok || { echo "$0: feature extraction failed (logs in exp/make_mfcc/log)" >&2; exit 1; }
   for d in "$train" "$test"; do validate_data_dir.sh "$d"; done
+  mark features
 fi
 
 if [ "$stage" -le 3 ]; then
@@ -94,6 +104,7 @@ if [ "$stage" -le 3 ]; then
     train_classes.sh --nj "$nj" --cmd "$cmd" --num-gauss "$num_gauss" --covariance "$covariance" \
       --num-iters "$num_iters" --seed "$s" --gmm-opts "$gmm_opts" "$train" "exp/classes_${tag}_s$s"
   done
+  mark train
 fi
 
 if [ "$stage" -le 4 ]; then
@@ -101,13 +112,15 @@ if [ "$stage" -le 4 ]; then
     score.sh --nj "$nj" --cmd "$cmd" "exp/classes_${tag}_s$s/final.mdl" "$test" \
       "exp/classes_${tag}_s$s/score_$(basename "$test")"
   done
+  mark score
 fi
 
 # The result: the last line printed.
 accs=()
 for s in "${seed_list[@]}"; do accs+=("exp/classes_${tag}_s$s/score_$(basename "$test")/accuracy.txt"); done
 result=$(summarize_accuracy.sh "${accs[@]}")
-wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-printf '%s\t%s\tseeds %s\tnj %s\tcmd %s\tstage %s\twall %s s\t%s\n' "$(date -u +%FT%TZ)" "tidigits $tag" \
-  "${seed_list[*]}" "$nj" "$cmd" "$stage" "$wall" "$result" >> exp/RESULTS
+wall=$(( (${EPOCHREALTIME/./} - start + 5000) / 10000 ))
+printf '%s\t%s\tseeds %s\tnj %s\tcmd %s\tstage %s\twall %d.%02d s\tstages %s\t%s\n' "$(date -u +%FT%TZ)" \
+  "tidigits $tag" "${seed_list[*]}" "$nj" "$cmd" "$stage" $((wall / 100)) $((wall % 100)) "$stage_times" "$result" \
+  >> exp/RESULTS
 echo "$result"
