@@ -20,7 +20,7 @@ import kaldiio
 import numpy as np
 
 cepstra, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-coursework = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
+coursework = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
 os.makedirs(work, exist_ok=True)
 passed = failed = 0
 
