@@ -45,6 +45,7 @@ mod engine;
 mod error;
 mod estimate;
 pub mod io;
+pub mod kaldi_compat;
 mod kmeans;
 mod linalg;
 mod model;
@@ -56,6 +57,7 @@ pub use em::{fit, fit_f64, fit_from, fit_from_f64, fit_streaming, init_gmm, Chun
 pub use engine::Elem;
 pub use error::{Error, Result};
 pub use estimate::{estimate, estimate_from_stats, split, EstimateReport};
+pub use kaldi_compat::{accumulate_kaldi, estimate_kaldi, fit_kaldi};
 pub use kmeans::{kmeans, kmeans_seeds, KmeansResult};
 pub use model::{DiagGmm, FullGmm, Gmm};
 pub use options::{

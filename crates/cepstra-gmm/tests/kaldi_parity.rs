@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use cepstra_gmm::io::{self, ModelFormat, StatsFormat};
+use cepstra_gmm::kaldi_compat;
 use cepstra_gmm::{estimate, CovarianceType, EstimateOptions, Gmm, GmmStats, SecondOrder};
 use cepstra_io::table::SequentialReader;
 use ndarray::{concatenate, Array1, Array2, Axis};
@@ -18,11 +19,21 @@ fn p(name: &str) -> String {
     data(name).to_string_lossy().into_owned()
 }
 
-fn feats() -> Array2<f32> {
+/// The utterances of data.ark, in order.
+fn utterances() -> Vec<Array2<f32>> {
     let r = SequentialReader::<Array2<f32>>::open(&format!("ark:{}", p("data.ark"))).unwrap();
-    let mats: Vec<Array2<f32>> = r.map(|x| x.unwrap().1).collect();
+    r.map(|x| x.unwrap().1).collect()
+}
+
+fn feats() -> Array2<f32> {
+    let mats = utterances();
     let views: Vec<_> = mats.iter().map(|m| m.view()).collect();
     concatenate(Axis(0), &views).unwrap()
+}
+
+fn kaldi_frame_likes(name: &str) -> Vec<f32> {
+    let r = SequentialReader::<Array1<f32>>::open(&format!("ark:{}", p(name))).unwrap();
+    r.flat_map(|e| e.unwrap().1.to_vec()).collect()
 }
 
 /// |a−b| ≤ rtol·max(|b|, floor·max|b|) element-wise; returns the worst ratio to the tolerance.
@@ -386,5 +397,179 @@ fn mix_up_splits_as_kaldi() {
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Kaldi-compatible path (cepstra_gmm::kaldi_compat): Kaldi's float32 arithmetic.
+
+#[test]
+fn kaldi_compat_frame_likes_are_kaldis() {
+    let x = feats();
+    for m in ["diag_init", "full_init"] {
+        let g = io::read_model(&p(&format!("{m}.mdl"))).unwrap();
+        let kl = kaldi_frame_likes(&format!("{m}.frame_likes.ark"));
+        let ours = kaldi_compat::kaldi_frame_log_likelihoods(&g, x.view()).unwrap();
+        assert_eq!(ours.len(), kl.len());
+        let differ = ours.iter().zip(&kl).filter(|(a, b)| a != b).count();
+        eprintln!(
+            "{m}: {differ} of {} frame log-likelihoods differ from Kaldi's float32 values",
+            kl.len()
+        );
+        assert_eq!(
+            differ, 0,
+            "{m}: Kaldi-compatible frame likes are not bit-identical"
+        );
+    }
+}
+
+#[test]
+fn kaldi_compat_stats_are_kaldis_accs() {
+    let us = utterances();
+    for (init, runs) in [
+        ("diag_init", &["diag_kaldi", "diag_none", "diag_occ100"][..]),
+        ("full_init", &["full_kaldi", "full_none"][..]),
+    ] {
+        let g = io::read_model(&p(&format!("{init}.mdl"))).unwrap();
+        let mut ours = GmmStats::for_model(&g);
+        for u in &us {
+            kaldi_compat::accumulate_kaldi(&mut ours, &g, u.view(), None).unwrap();
+        }
+        // Kaldi writes accumulators as float32 (full second order centred): the bytes of our
+        // statistics written as a Kaldi acc equal Kaldi's file.
+        let ours_bytes = io::stats_to_bytes(&ours, StatsFormat::KaldiBinary).unwrap();
+        for run in runs {
+            let bytes = std::fs::read(data(&format!("{run}.0.acc"))).unwrap();
+            if g.covariance_type() == CovarianceType::Diag {
+                assert_eq!(ours_bytes, bytes, "{run}: acc bytes");
+            }
+            // Values as Kaldi's estimator reads them: identical.
+            let k =
+                kaldi_compat::round_stats_like_kaldi_acc(&io::stats_from_bytes(&bytes).unwrap());
+            let o = kaldi_compat::round_stats_like_kaldi_acc(&ours);
+            assert_eq!(stats_flat(&o), stats_flat(&k), "{run}: statistics");
+        }
+    }
+}
+
+/// Five iterations of acc → est with the Kaldi-compatible path reproduce Kaldi's traces:
+/// `ll_per_frame_before_each_update` (mean of `get-frame-likes`) within 1e-4 (in fact equal to
+/// the last bit: every model is byte-identical to Kaldi's), the acc-stats log values, the removed
+/// Gaussians and warnings, the final model bytes, and its natural and moment parameters within
+/// 1e-4 relative.
+#[test]
+fn kaldi_compat_em_traces_match_kaldi() {
+    let us = utterances();
+    let views: Vec<_> = us.iter().map(|u| u.view()).collect();
+    let traces: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data("em_traces.json")).unwrap()).unwrap();
+    for run in [
+        "diag_kaldi",
+        "diag_none",
+        "diag_occ100",
+        "full_kaldi",
+        "full_none",
+    ] {
+        let tr = &traces[run];
+        let init = if run.starts_with("diag") {
+            "diag_init"
+        } else {
+            "full_init"
+        };
+        let g0 = io::read_model(&p(&format!("{init}.mdl"))).unwrap();
+        let (g, rep) = kaldi_compat::fit_kaldi(&g0, &views, &run_opts(run), 5).unwrap();
+        let mut worst = 0.0f64;
+        for (it, r) in rep.iterations.iter().enumerate() {
+            let kl = tr["ll_per_frame_before_each_update"][it].as_f64().unwrap();
+            let diff = (r.frame_likes_mean - kl).abs();
+            worst = worst.max(diff);
+            eprintln!(
+                "{run} iteration {}: LL/frame ours {} vs Kaldi {kl} (|Δ| {diff:.1e}); acc-stats {:.6} vs Kaldi log {}",
+                it + 1,
+                r.frame_likes_mean,
+                r.acc_loglike,
+                tr["acc_stats_log_ll"][it]
+            );
+            assert!(
+                diff <= 1e-4,
+                "{run} iteration {}: LL/frame {} vs Kaldi {kl}",
+                it + 1,
+                r.frame_likes_mean
+            );
+            // Kaldi's log prints 6 significant digits.
+            let klog = tr["acc_stats_log_ll"][it].as_f64().unwrap();
+            assert!(
+                (r.acc_loglike - klog).abs() <= 5e-6 * klog.abs(),
+                "{run} iteration {}: acc-stats LL",
+                it + 1
+            );
+            let warnings: Vec<&str> = tr["est_warnings"][it]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w.as_str().unwrap())
+                .collect();
+            let k_removed: Vec<&str> = warnings
+                .iter()
+                .copied()
+                .filter(|w| w.starts_with("Too little data"))
+                .collect();
+            let ours_removed: Vec<&str> = r
+                .estimate
+                .messages
+                .iter()
+                .map(|m| m.as_str())
+                .filter(|w| w.starts_with("Too little data"))
+                .collect();
+            assert_eq!(
+                ours_removed,
+                k_removed,
+                "{run} iteration {}: removed Gaussians",
+                it + 1
+            );
+            assert_eq!(r.estimate.removed.len(), k_removed.len());
+            // fgmm-global-est warns about floored eigenvalues (gmm-global-est only logs at -v 2).
+            if run.starts_with("full") {
+                let k_floor = warnings
+                    .iter()
+                    .copied()
+                    .find(|w| w.contains("variances floored"));
+                let ours_floor = r
+                    .estimate
+                    .messages
+                    .iter()
+                    .map(|m| m.as_str())
+                    .find(|w| w.contains("variances floored"));
+                assert_eq!(ours_floor, k_floor, "{run} iteration {}: flooring", it + 1);
+            }
+        }
+        let kf = tr["ll_final"].as_f64().unwrap();
+        assert!(
+            (rep.final_frame_likes_mean - kf).abs() <= 1e-4,
+            "{run}: final LL"
+        );
+        worst = worst.max((rep.final_frame_likes_mean - kf).abs());
+        assert_eq!(
+            g.num_gauss() as u64,
+            tr["components_final"].as_u64().unwrap(),
+            "{run}: final K"
+        );
+        let kbytes = std::fs::read(data(&format!("{run}.5.mdl"))).unwrap();
+        let obytes = io::model_to_bytes(&g, ModelFormat::KaldiBinary).unwrap();
+        let kfinal = io::model_from_bytes(&kbytes).unwrap();
+        // Moment parameters (weights, means, covariances) and natural parameters (gconsts).
+        let (a, b) = (model_params(&g), model_params(&kfinal));
+        let w0 = check_close(&format!("{run} weights"), &a.0, &b.0, 1e-4, 0.0);
+        let w1 = check_close(&format!("{run} means"), &a.1, &b.1, 1e-4, 1e-3);
+        let w2 = check_close(&format!("{run} covars"), &a.2, &b.2, 1e-4, 1e-3);
+        let w3 = check_close(
+            &format!("{run} gconsts"),
+            &g.gconsts().to_vec(),
+            &kfinal.gconsts().to_vec(),
+            1e-4,
+            0.0,
+        );
+        eprintln!("{run}: max |ΔLL/frame| {worst:.1e}; final model rel diff weights {w0:.1e} means {w1:.1e} covars {w2:.1e} gconsts {w3:.1e}; bytes identical: {}", obytes == kbytes);
+        assert_eq!(obytes, kbytes, "{run}: final model bytes");
     }
 }
