@@ -23,6 +23,11 @@ pub struct Args {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     binary: bool,
+    /// Kaldi's float32 arithmetic (frame log-likelihoods from the float natural parameters, float
+    /// softmax posteriors): the statistics of Kaldi's gmm-global-acc-stats to the last bit
+    #[arg(long = "kaldi-compat", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    kaldi_compat: bool,
     /// The model
     model: String,
     /// Rspecifier of the features
@@ -46,9 +51,12 @@ pub fn run(a: Args) -> Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
-        stats
-            .accumulate(&gmm, feats.view(), None)
-            .with_context(|| format!("utterance {key}"))?;
+        if a.kaldi_compat {
+            cepstra_gmm::accumulate_kaldi(&mut stats, &gmm, feats.view(), None)
+        } else {
+            stats.accumulate(&gmm, feats.view(), None)
+        }
+        .with_context(|| format!("utterance {key}"))?;
         utts += 1;
         frames += feats.nrows();
         progress.inc(1);
