@@ -1,27 +1,4 @@
 # shellcheck shell=bash
-# path.sh: sourced by run.sh and by every recipe.  C-locale sorting, the cepstra binary, scripts/ and
-# recipes/ on PATH.  Builds target/release/cepstra (cargo build --release -p cepstra-cli) when it is missing
-# or older than Cargo.toml, Cargo.lock or any file under crates/.  Set CEPSTRA_NO_BUILD=true to skip the
-# check (e.g. on cluster nodes that share an already built tree).
-export LC_ALL=C
-CEPSTRA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export CEPSTRA_ROOT
-_cepstra_bin=${CARGO_TARGET_DIR:-$CEPSTRA_ROOT/target}/release
-case :$PATH: in
-  *:"$_cepstra_bin":*) ;;
-  *) export PATH=$_cepstra_bin:$CEPSTRA_ROOT/scripts:$CEPSTRA_ROOT/recipes:$PATH ;;
-esac
-# Checked once per run: the recipes that run.sh calls source path.sh again and skip the check.
-if [ "${CEPSTRA_NO_BUILD:-false}" != true ] && [ "${CEPSTRA_BUILD_CHECKED:-}" != "$_cepstra_bin" ]; then
-  if [ ! -x "$_cepstra_bin/cepstra" ] ||
-     [ -n "$(find "$CEPSTRA_ROOT/Cargo.toml" "$CEPSTRA_ROOT/Cargo.lock" "$CEPSTRA_ROOT/crates" \
-               -type f -newer "$_cepstra_bin/cepstra" -print -quit 2>/dev/null)" ]; then
-    echo "path.sh: building cepstra (cargo build --release -p cepstra-cli) ..." >&2
-    (cd "$CEPSTRA_ROOT" && cargo build --release --quiet -p cepstra-cli) ||
-      { echo "path.sh: cargo build --release -p cepstra-cli failed" >&2; return 1; }
-    # cargo does not relink when only tests or docs changed: mark the binary as checked
-    touch "$_cepstra_bin/cepstra"
-  fi
-fi
-export CEPSTRA_BUILD_CHECKED=$_cepstra_bin
-unset _cepstra_bin
+# path.sh: the environment of this recipe (C locale, cepstra built and on PATH, scripts/ and recipes/ on PATH).
+# shellcheck source=../../scripts/path.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/path.sh"

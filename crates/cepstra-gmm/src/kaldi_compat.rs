@@ -26,10 +26,16 @@
 //!
 //! Kaldi calls BLAS for its dot products (`AddMatVec` → `sgemv`, `TraceSpSpLower`/`VecVec` →
 //! `sdot`, `AddSpVec` → `sspmv`); the rounding of a float dot product depends on the order of its
-//! additions. The order emulated here is OpenBLAS's on x86-64 (the BLAS of the Kaldi build the
-//! fixtures come from, `DYNAMIC_ARCH` Haswell/Zen kernels): `sgemv_t` sums four-element blocks as
-//! `(p₀+p₁)+(p₂+p₃)`, `sdot` (fewer than 32 elements) sums float products in double. Other BLAS
-//! libraries can round differently in the last bit.
+//! additions. The order emulated here is OpenBLAS's x86-64 Haswell/Zen kernels (the BLAS of the
+//! `DYNAMIC_ARCH` Kaldi build the fixtures come from): `sgemv_t` with its 8-lane FMA kernel for
+//! rows in blocks of four, its SSE kernels for the last one to three rows and its C loop for the
+//! last `D mod 4` columns; `sdot` summing float products in double below 32 elements and through
+//! its four-accumulator FMA kernel above; `sspmv` as a dot product and an axpy per row. Checked
+//! against Kaldi 5.5 (`gmm-global-*`, `fgmm-global-*`) for D ∈ {4, 6, 13, 39} and K ∈ {3, …, 7},
+//! diagonal and full: frame log-likelihoods, accumulator files and estimated models identical to
+//! the last bit. Kaldi linked with another BLAS (MKL, ATLAS, another OpenBLAS kernel) rounds
+//! differently in the last bit. Feature dimensions of 4096 or more (where OpenBLAS splits `sgemv`
+//! into column blocks) are not emulated.
 //!
 //! ```
 //! use cepstra_gmm::{kaldi_compat, DiagGmm, EstimateOptions, Gmm};
@@ -91,11 +97,15 @@ fn sdot_kernel_32(a: &[f32], b: &[f32]) -> f32 {
             }
         }
     }
-    let mut s = [0.0f32; 8];
-    for l in 0..8 {
-        s[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
-    }
-    hsum8(&s)
+    // Each accumulator's high half onto its low half, then the four pairwise, then two haddps.
+    let h: Vec<[f32; 4]> = acc
+        .iter()
+        .map(|a| [a[0] + a[4], a[1] + a[5], a[2] + a[6], a[3] + a[7]])
+        .collect();
+    let t: Vec<f32> = (0..4)
+        .map(|l| (h[0][l] + h[1][l]) + (h[2][l] + h[3][l]))
+        .collect();
+    (t[0] + t[1]) + (t[2] + t[3])
 }
 
 /// Horizontal sum of an 8-lane register as OpenBLAS's kernels do it: high half added to the low
@@ -156,6 +166,44 @@ fn gemv_block_dot(a: &[f32], x: &[f32]) -> f32 {
     hsum8(&acc)
 }
 
+/// Dot product of one row in OpenBLAS's SSE `sgemv_kernel_4x2`/`4x1` (the rows left over after
+/// blocks of four): four lanes of separate multiplies and adds, then two `haddps`.
+fn gemv_sse_dot(a: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    for (ab, xb) in a.chunks_exact(4).zip(x.chunks_exact(4)) {
+        for l in 0..4 {
+            acc[l] += ab[l] * xb[l];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// OpenBLAS's SSE `sgemv_kernel_4x1` (the last row when K is odd): the first four products in
+/// one accumulator, then blocks of eight split over two accumulators, added lane-wise at the end.
+fn gemv_sse1_dot(a: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    let mut acc2 = [0.0f32; 4];
+    let n = a.len();
+    let mut i = 0;
+    if n & 4 != 0 {
+        for l in 0..4 {
+            acc[l] += a[l] * x[l];
+        }
+        i = 4;
+    }
+    while i < n {
+        for l in 0..4 {
+            acc[l] += a[i + l] * x[i + l];
+            acc2[l] += a[i + 4 + l] * x[i + 4 + l];
+        }
+        i += 8;
+    }
+    for l in 0..4 {
+        acc[l] += acc2[l];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
 /// `y += alpha·M·x` for a row-major K×D float matrix as Kaldi's `AddMatVec` (`cblas_sgemv`,
 /// no transpose, β = 1) computes it with OpenBLAS's `sgemv_t` kernel.
 fn sgemv_add(y: &mut [f32], alpha: f32, m: ArrayView2<'_, f32>, x: &[f32]) {
@@ -163,24 +211,39 @@ fn sgemv_add(y: &mut [f32], alpha: f32, m: ArrayView2<'_, f32>, x: &[f32]) {
     let m3 = d & 3;
     let nb = d - m3;
     if nb > 0 {
+        let y_len = y.len();
+        let n4 = y_len / 4 * 4;
         for (k, yk) in y.iter_mut().enumerate() {
             let row = m.row(k);
             let row = row
                 .as_slice()
                 .map(|r| r.to_vec())
                 .unwrap_or_else(|| row.to_vec());
-            let t = gemv_block_dot(&row[..nb], &x[..nb]);
+            let t = if k < n4 {
+                gemv_block_dot(&row[..nb], &x[..nb])
+            } else if k < n4 + (y_len & 2) {
+                gemv_sse_dot(&row[..nb], &x[..nb])
+            } else {
+                gemv_sse1_dot(&row[..nb], &x[..nb])
+            };
             *yk += t * alpha;
         }
     }
     if m3 > 0 {
+        // The remainder columns (x pre-scaled by alpha), in C as GCC contracts it:
+        // y += a0·x0 → fma; y += a0·x0 + a1·x1 (+ a2·x2) → y + fma(a2, x2, fma(a0, x0, a1·x1)).
         let xt: Vec<f32> = x[nb..].iter().map(|v| v * alpha).collect();
         for (k, yk) in y.iter_mut().enumerate() {
-            let mut s = m[[k, nb]] * xt[0];
-            for j in 1..m3 {
-                s += m[[k, nb + j]] * xt[j];
+            let a = |j: usize| m[[k, nb + j]];
+            if m3 == 1 {
+                *yk = a(0).mul_add(xt[0], *yk);
+            } else {
+                let mut s = a(0).mul_add(xt[0], a(1) * xt[1]);
+                if m3 == 3 {
+                    s = a(2).mul_add(xt[2], s);
+                }
+                *yk += s;
             }
-            *yk += s;
         }
     }
 }
