@@ -17,6 +17,11 @@ pub struct Args {
     opts: EstimateOptions,
     #[command(flatten)]
     out: ModelOutArgs,
+    /// Estimate exactly as Kaldi's gmm-global-est/fgmm-global-est do (float natural parameters;
+    /// with statistics from `gmm-acc-stats --kaldi-compat` the models are Kaldi's bytes)
+    #[arg(long = "kaldi-compat", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    kaldi_compat: bool,
     /// The model the statistics were accumulated with
     model_in: String,
     /// The statistics (a file, or a pipe such as "cepstra gmm-sum-accs - *.acc |")
