@@ -54,6 +54,8 @@ else
   fi
 fi
 export SLURM_CONF=$CEPSTRA_SLURM_DIR/slurm.conf
+# shellcheck source=/dev/null  # SLURM_CONF and CEPSTRA_SLURM_KICK, written by local_slurm.sh
+[ ! -f "$CEPSTRA_SLURM_DIR/env.sh" ] || . "$CEPSTRA_SLURM_DIR/env.sh"
 nodes=$(sinfo -h -N -o '%N' | sort -u | wc -l)
 check "the cluster has at least 2 nodes (has $nodes)" test "$nodes" -ge 2 || exit 1
 cd "$work" || exit 1
@@ -226,6 +228,30 @@ for sig in TERM INT; do
     check "the SIG$sig job starts" false
   fi
 done
+# ---- 7. the kick (CEPSTRA_SLURM_KICK from env.sh): the array starts at once ----
+# slurmctld starts batch jobs in its ~1 s background pass; the kick's epilog report
+# starts them at once. Measured in the controller's log: submission -> first Allocate,
+# over 5 calls in a row (without the kick a chain of calls waits ~0.5-1 s each).
+ctld_log=$CEPSTRA_SLURM_DIR/log/slurmctld.log
+if [ -n "${CEPSTRA_SLURM_KICK:-}" ] && [ -f "$ctld_log" ]; then
+  for i in 1 2 3 4 5; do "$slurm_pl" JOB=1:4 "exp/log/kick$i.JOB.log" true >/dev/null 2>&1; done
+  delays=$(for i in 1 2 3 4 5; do
+    id=$(awk '{print $1}' "exp/log/q/kick$i.jobs")
+    awk -v id="$id" '
+      function t(s) { split(substr(s, 13, 12), a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+      index($0, "_slurm_rpc_submit_batch_job: JobId=" id " ") && !sub_t { sub_t = t($1) }
+      index($0, "sched: Allocate JobId=" id "_") && !alloc_t { alloc_t = t($1) }
+      END { if (sub_t && alloc_t) printf "%.3f\n", alloc_t - sub_t; else print "none" }' "$ctld_log"
+  done | sort -n | tr '\n' ' ')
+  median=$(awk '{ print $3 }' <<<"$delays")
+  check "kick: an array starts < 0.4 s after submission (median of 5; seen: $delays)" \
+    awk -v m="$median" 'BEGIN { exit !(m != "none" && m < 0.4) }'
+else
+  echo "# no CEPSTRA_SLURM_KICK in $CEPSTRA_SLURM_DIR/env.sh: kick timing not checked"
+fi
+CEPSTRA_SLURM_KICK=false "$slurm_pl" JOB=1:2 exp/log/nokick.JOB.log true >/dev/null 2>&1
+check "a failing kick command changes nothing (exit 0)" test $? -eq 0
+
 check "nothing of ours left in squeue" test -z "$(squeue -h -o '%j' | grep -E "^(intr|cancel|down|opts)")"
 
 [ "$failed" -eq 0 ]
