@@ -86,6 +86,9 @@ else
   echo "# started a 2-node local cluster in $CEPSTRA_SLURM_DIR"
 fi
 export SLURM_CONF=$CEPSTRA_SLURM_DIR/slurm.conf
+# shellcheck source=/dev/null  # SLURM_CONF and CEPSTRA_SLURM_KICK (slurm.pl starts each array at once)
+[ ! -f "$CEPSTRA_SLURM_DIR/env.sh" ] || . "$CEPSTRA_SLURM_DIR/env.sh"
+echo "# slurm.pl kick: ${CEPSTRA_SLURM_KICK:-none: each array waits for the ~1 s scheduling pass of slurmctld}"
 nodes=$(sinfo -h -N -o '%N' | sort -u | tr '\n' ' ')
 check "the cluster has 2 nodes or more ($nodes)" test "$(wc -w <<< "$nodes")" -ge 2 || exit 1
 
