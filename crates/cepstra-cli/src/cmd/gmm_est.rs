@@ -2,7 +2,8 @@
 //! fgmm-global-est).
 
 use anyhow::{Context, Result};
-use cepstra_gmm::{estimate, EstimateOptions};
+use cepstra_gmm::kaldi_compat::round_stats_like_kaldi_acc;
+use cepstra_gmm::{estimate, estimate_kaldi, EstimateOptions};
 
 use crate::common::gmm_io::{read_model, read_stats, write_model, ModelOutArgs};
 
@@ -33,8 +34,14 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let gmm = read_model(&a.model_in)?;
     let stats = read_stats(&a.accs_in)?;
-    let (new, report) = estimate(&stats, &gmm, &a.opts)
-        .with_context(|| format!("estimating from {}", a.accs_in))?;
+    let (new, report) = if a.kaldi_compat {
+        // Kaldi's estimator sees the accumulators as its acc file stores them (float32), whether
+        // they come from a Kaldi-format file (already float) or cepstra's f64 format.
+        estimate_kaldi(&round_stats_like_kaldi_acc(&stats), &gmm, &a.opts)
+    } else {
+        estimate(&stats, &gmm, &a.opts)
+    }
+    .with_context(|| format!("estimating from {}", a.accs_in))?;
     for m in &report.messages {
         log::warn!("{m}");
     }

@@ -162,3 +162,131 @@ fn frame_likes_and_bad_model() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!d.join("x.acc").exists());
 }
+
+/// `--kaldi-compat` end to end through files: five iterations of `gmm-acc-stats --kaldi-compat`
+/// → `gmm-est --kaldi-compat --format=kaldi`, with each trace's gmm-global-est/fgmm-global-est
+/// options (em_traces.json), end at Kaldi's own final model bytes. The first accumulators are
+/// Kaldi's acc file byte for byte; later iterations alternate Kaldi's acc format and cepstra's
+/// f64 one (which gmm-est rounds as Kaldi's acc file would).
+#[test]
+fn kaldi_compat_acc_est_five_iterations_give_kaldis_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = format!("ark:{}", kaldi("data.ark"));
+    let traces: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(kaldi("em_traces.json")).unwrap()).unwrap();
+    for (run, init, est_opts) in [
+        ("diag_kaldi", "diag_init", &[][..]),
+        (
+            "diag_none",
+            "diag_init",
+            &[
+                "--min-gaussian-occupancy=0",
+                "--min-gaussian-weight=0",
+                "--min-variance=1e-20",
+            ][..],
+        ),
+        (
+            "diag_occ100",
+            "diag_init",
+            &["--min-gaussian-occupancy=100"][..],
+        ),
+        // fgmm-global-est's default minimum occupancy is 100 (cepstra's default is diag's 10).
+        (
+            "full_kaldi",
+            "full_init",
+            &["--min-gaussian-occupancy=100"][..],
+        ),
+        (
+            "full_none",
+            "full_init",
+            &[
+                "--min-gaussian-occupancy=0",
+                "--min-gaussian-weight=0",
+                "--variance-floor=1e-20",
+                "--max-condition=1e20",
+            ][..],
+        ),
+    ] {
+        // Kaldi's own options (min-variance / variance-floor are aliases of --var-floor).
+        let kaldi_opts: Vec<&str> = traces[run]["est_options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap())
+            .collect();
+        if run != "full_kaldi" {
+            assert_eq!(kaldi_opts, est_opts, "{run}: options differ from Kaldi's");
+        }
+        let mut model = kaldi(&format!("{init}.mdl"));
+        for it in 0..5 {
+            let acc = format!("{run}.{it}.acc");
+            let kaldi_format = if it % 2 == 0 { "true" } else { "false" };
+            ok(
+                d,
+                &[
+                    "gmm-acc-stats",
+                    "--kaldi-compat",
+                    &format!("--kaldi-format={kaldi_format}"),
+                    &model,
+                    &data,
+                    &acc,
+                ],
+            );
+            if it == 0 {
+                assert!(
+                    std::fs::read(d.join(&acc)).unwrap()
+                        == std::fs::read(kaldi(&format!("{run}.0.acc"))).unwrap(),
+                    "{run}: first accumulators differ from Kaldi's"
+                );
+            }
+            let next = format!("{run}.{}.mdl", it + 1);
+            let mut args = vec!["gmm-est", "--kaldi-compat", "--format=kaldi"];
+            args.extend_from_slice(est_opts);
+            args.extend([model.as_str(), acc.as_str(), next.as_str()]);
+            ok(d, &args);
+            model = d.join(&next).display().to_string();
+        }
+        let ours = std::fs::read(&model).unwrap();
+        let theirs = std::fs::read(kaldi(&format!("{run}.5.mdl"))).unwrap();
+        let first_diff = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+        assert!(
+            ours == theirs,
+            "{run}: final model differs from Kaldi's ({} vs {} bytes, first difference at byte {first_diff:?})",
+            ours.len(),
+            theirs.len()
+        );
+    }
+    // Without --kaldi-compat the f64 estimator is used: not Kaldi's bytes on this data.
+    let plain = "plain.1.mdl";
+    ok(
+        d,
+        &[
+            "gmm-est",
+            "--format=kaldi",
+            &kaldi("diag_init.mdl"),
+            &kaldi("diag_kaldi.0.acc"),
+            plain,
+        ],
+    );
+    let compat = d.join("diag_kaldi.1.mdl");
+    assert_ne!(
+        std::fs::read(d.join(plain)).unwrap(),
+        std::fs::read(compat).unwrap(),
+        "gmm-est --kaldi-compat must not fall back to the f64 estimator"
+    );
+    // Options without a Kaldi counterpart are refused, not ignored.
+    let o = run(
+        d,
+        &[
+            "gmm-est",
+            "--kaldi-compat",
+            "--mix-up=6",
+            &kaldi("diag_init.mdl"),
+            &kaldi("diag_kaldi.0.acc"),
+            "mixup.mdl",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("mix-up"));
+}
