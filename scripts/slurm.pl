@@ -227,21 +227,25 @@ if [ -f ./path.sh ]; then . ./path.sh; fi
 case \$task in
 $cases  *) echo "slurm.pl job script: unknown task \$task" >&2; exit 1;;
 esac
-mkdir -p "\$(dirname "\$log")" || exit 1
-node=\${SLURMD_NODENAME:-\$(hostname)}
-t0=\$(date +%s)
+# (bash built-ins rather than date/hostname/dirname: each fork costs a few ms per task)
+[ -d "\${log%/*}" ] || mkdir -p "\${log%/*}" || exit 1
+{ read -r host </proc/sys/kernel/hostname; } 2>/dev/null || host=\$(hostname)   # \$HOSTNAME is Slurm's node name
+node=\${SLURMD_NODENAME:-\$host}
+t0=\${EPOCHSECONDS:-\$(date +%s)}
+printf -v started '%(%a %b %e %H:%M:%S %Z %Y)T' -1
 {
   printf '# %s\\n' "\$cmd"
   echo "# Running on \$node"
-  echo "# Host \$(hostname), Slurm job \${SLURM_ARRAY_JOB_ID:-\${SLURM_JOB_ID:-?}}_\$task, partition \${SLURM_JOB_PARTITION:-?}"
-  echo "# Started at \$(date)"
+  echo "# Host \$host, Slurm job \${SLURM_ARRAY_JOB_ID:-\${SLURM_JOB_ID:-?}}_\$task, partition \${SLURM_JOB_PARTITION:-?}"
+  echo "# Started at \$started"
   echo "#"
 } >"\$log" || exit 1
 finish() {
-  t1=\$(date +%s)
+  t1=\${EPOCHSECONDS:-\$(date +%s)}
+  printf -v ended '%(%a %b %e %H:%M:%S %Z %Y)T' -1
   {
     echo "# Accounting: time=\$((t1 - t0)) threads=$num_threads"
-    echo "# Ended (code \$1\$2) at \$(date), elapsed time \$((t1 - t0)) seconds"
+    echo "# Ended (code \$1\$2) at \$ended, elapsed time \$((t1 - t0)) seconds"
   } >>"\$log"
   echo "\$1" >"\$status.tmp" && mv -f "\$status.tmp" "\$status"
 }
