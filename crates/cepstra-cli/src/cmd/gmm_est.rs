@@ -42,9 +42,7 @@ pub fn run(a: Args) -> Result<()> {
         estimate(&stats, &gmm, &a.opts)
     }
     .with_context(|| format!("estimating from {}", a.accs_in))?;
-    for m in &report.messages {
-        log::warn!("{m}");
-    }
+    // The estimator logs its own warnings (floored variances, removed Gaussians).
     log::info!(
         "count {:.1}, avg like/frame {:.6}; {} Gaussians ({} removed, {} floored)",
         report.count,
