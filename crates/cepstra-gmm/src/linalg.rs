@@ -66,9 +66,48 @@ pub(crate) fn symmetrize(a: &mut Array2<f64>) {
     }
 }
 
-/// Symmetric eigen-decomposition by cyclic Jacobi: returns (eigenvalues, V) with A = V·diag(s)·Vᵀ
-/// (eigenvectors in the columns of V).
+/// Symmetric eigen-decomposition: returns (eigenvalues, V) with A = V·diag(s)·Vᵀ (eigenvectors in
+/// the columns of V, eigenvalues ascending). faer's Householder tridiagonalisation + implicit QR
+/// (sequential, so deterministic): ≈ 30× faster than cyclic Jacobi at D = 39, where the M-step
+/// calls this once per component and iteration. Cyclic Jacobi ([`sym_eig_jacobi`]) if it fails
+/// to converge.
 pub(crate) fn sym_eig(a: ArrayView2<f64>) -> (Array1<f64>, Array2<f64>) {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+    let n = a.nrows();
+    if n == 0 {
+        return (Array1::zeros(0), Array2::zeros((0, 0)));
+    }
+    let am = faer::Mat::<f64>::from_fn(n, n, |i, j| a[[i, j]]);
+    let mut s = faer::diag::Diag::<f64>::zeros(n);
+    let mut u = faer::Mat::<f64>::zeros(n, n);
+    let par = faer::Par::Seq;
+    let params = Default::default();
+    let mut mem = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::Yes,
+        par,
+        params,
+    ));
+    let ok = self_adjoint_evd(
+        am.as_ref(),
+        s.as_mut(),
+        Some(u.as_mut()),
+        par,
+        MemStack::new(&mut mem),
+        params,
+    );
+    crate::engine::vzeroupper();
+    let vals = Array1::from_iter((0..n).map(|i| s[i]));
+    if ok.is_err() || !vals.iter().all(|v| v.is_finite()) {
+        return sym_eig_jacobi(a);
+    }
+    (vals, Array2::from_shape_fn((n, n), |(i, j)| u[(i, j)]))
+}
+
+/// Symmetric eigen-decomposition by cyclic Jacobi (eigenvalues unsorted): the fallback of
+/// [`sym_eig`].
+pub(crate) fn sym_eig_jacobi(a: ArrayView2<f64>) -> (Array1<f64>, Array2<f64>) {
     let n = a.nrows();
     let mut m = a.to_owned();
     let mut v = Array2::<f64>::eye(n);
@@ -170,6 +209,9 @@ mod tests {
         let a = array![[4.0, 2.0, 0.6], [2.0, 3.0, 0.4], [0.6, 0.4, 2.0]];
         let (s, v) = sym_eig(a.view());
         let back = (&v * &s.view().insert_axis(ndarray::Axis(0))).dot(&v.t());
+        assert!((&back - &a).iter().all(|x| x.abs() < 1e-12));
+        let (sj, vj) = sym_eig_jacobi(a.view());
+        let back = (&vj * &sj.view().insert_axis(ndarray::Axis(0))).dot(&vj.t());
         assert!((&back - &a).iter().all(|x| x.abs() < 1e-12));
         let mut b = a.clone();
         let smin = s.iter().cloned().fold(f64::INFINITY, f64::min);

@@ -214,6 +214,7 @@ impl GmmStats {
             self.loglike += out.loglike;
             self.num_frames += out.weight;
             self.add_acc(&out.acc, k, d);
+            crate::engine::recycle_acc(out.acc);
             Ok(())
         })?;
         Ok(total)
@@ -233,16 +234,22 @@ impl GmmStats {
                 }
             }
             SecondOrder::Full(s) => {
-                let cols = d + 1;
-                let yc = k * cols;
+                // Per component the lower triangle of Σr·[x,1][x,1]ᵀ (cp×cp, row-major):
+                // rows 0..d hold Σr·xxᵀ, row d holds Σr·xᵀ and Σr. Mirrored: exactly symmetric.
+                let cp = crate::engine::syrk_cols(d);
                 for c in 0..k {
+                    let a = &acc[c * cp * cp..(c + 1) * cp * cp];
                     for i in 0..d {
-                        for j in 0..d {
-                            s[[c, i, j]] += acc[i * yc + c * cols + j];
+                        for j in 0..=i {
+                            let v = a[i * cp + j];
+                            s[[c, i, j]] += v;
+                            if j != i {
+                                s[[c, j, i]] += v;
+                            }
                         }
-                        self.first[[c, i]] += acc[d * yc + c * cols + i];
+                        self.first[[c, i]] += a[d * cp + i];
                     }
-                    self.occupancy[c] += acc[d * yc + c * cols + d];
+                    self.occupancy[c] += a[d * cp + d];
                 }
             }
         }

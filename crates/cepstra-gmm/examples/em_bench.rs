@@ -1,0 +1,181 @@
+//! Timing harness for `scripts/bench_gmm.sh`: EM iterations (accumulate + estimate) of given models
+//! on given features, one JSON line per run on stdout.
+//!
+//! ```text
+//! em_bench init FEATS K full|diag MODEL_OUT [SUBSAMPLE]
+//!     k-means initialisation (seed 0, 10 Lloyd iterations on every SUBSAMPLE-th frame, default 1);
+//!     writes MODEL_OUT as JSON and MODEL_OUT.kaldi (Kaldi binary) for the other engines.
+//! em_bench run [--threads N] [--iters I] [--reps R] [--tile T] MODEL=FEATS [MODEL=FEATS ...]
+//!     loads every FEATS (tiled T times), then R times: from the given models, I EM iterations of
+//!     every model on its features (after one untimed warm-up). Prints the wall and CPU seconds of
+//!     each repetition, their medians and the average log-likelihood per frame of the last pass.
+//! ```
+//! Estimation uses `EstimateOptions::default()` (Kaldi's floors), as `cepstra gmm-est` does.
+
+use std::time::Instant;
+
+use cepstra_gmm::io::{read_model, write_model, ModelFormat};
+use cepstra_gmm::{estimate, init_gmm, CovarianceType, EstimateOptions, FitOptions, Gmm, GmmStats};
+use cepstra_io::table::SequentialReader;
+use ndarray::{concatenate, Array2, Axis};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn load(spec: &str, tile: usize) -> Res<Array2<f32>> {
+    let mut mats = Vec::new();
+    for item in SequentialReader::<Array2<f32>>::open(spec)? {
+        mats.push(item?.1);
+    }
+    let views: Vec<_> = mats.iter().map(|m| m.view()).collect();
+    let one = concatenate(Axis(0), &views)?;
+    let tiles: Vec<_> = (0..tile.max(1)).map(|_| one.view()).collect();
+    Ok(concatenate(Axis(0), &tiles)?)
+}
+
+/// CPU seconds of all threads of this process (from /proc: nanosecond schedstat per thread).
+fn cpu_seconds() -> f64 {
+    let mut ns = 0u64;
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for e in dir.flatten() {
+            if let Ok(s) = std::fs::read_to_string(e.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    ns as f64 * 1e-9
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        0.5 * (s[m - 1] + s[m])
+    }
+}
+
+/// I iterations of every model; returns the average log-likelihood per frame of the last
+/// accumulation pass of every model (pooled).
+fn iterate(pairs: &[(Gmm, Array2<f32>)], iters: usize, opts: &EstimateOptions) -> Res<f64> {
+    let (mut ll, mut n) = (0.0, 0.0);
+    for (g0, x) in pairs {
+        let mut g = g0.clone();
+        let mut last = (0.0, 0.0);
+        for _ in 0..iters {
+            let mut st = GmmStats::for_model(&g);
+            st.accumulate(&g, x.view(), None)?;
+            last = (st.total_loglike(), st.num_frames());
+            g = estimate(&st, &g, opts)?.0;
+        }
+        ll += last.0;
+        n += last.1;
+    }
+    Ok(ll / f64::max(n, 1.0))
+}
+
+fn run(args: &[String]) -> Res<()> {
+    let (mut threads, mut iters, mut reps, mut tile) = (0usize, 1usize, 5usize, 1usize);
+    let mut specs = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || -> Res<usize> {
+            Ok(it
+                .next()
+                .ok_or_else(|| format!("{a} needs a value"))?
+                .parse()?)
+        };
+        match a.as_str() {
+            "--threads" => threads = val()?,
+            "--iters" => iters = val()?,
+            "--reps" => reps = val()?,
+            "--tile" => tile = val()?,
+            s => specs.push(s.to_string()),
+        }
+    }
+    if threads > 0 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()?;
+    }
+    let mut pairs = Vec::new();
+    let mut frames = 0;
+    for s in &specs {
+        let (m, f) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected MODEL=FEATS, got {s}"))?;
+        let x = load(f, tile)?;
+        frames += x.nrows();
+        pairs.push((read_model(m)?, x));
+    }
+    let opts = EstimateOptions::default();
+    iterate(&pairs, 1, &opts)?; // warm-up
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    let mut ll = 0.0;
+    for _ in 0..reps {
+        let (t0, c0) = (Instant::now(), cpu_seconds());
+        ll = iterate(&pairs, iters, &opts)?;
+        wall.push(t0.elapsed().as_secs_f64());
+        cpu.push(cpu_seconds() - c0);
+    }
+    let fmt = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.5}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    println!(
+        "{{\"threads\":{},\"models\":{},\"frames\":{frames},\"iters\":{iters},\"wall\":[{}],\"cpu\":[{}],\"wall_median\":{:.5},\"cpu_median\":{:.5},\"loglike\":{ll:.6}}}",
+        rayon::current_num_threads(),
+        pairs.len(),
+        fmt(&wall),
+        fmt(&cpu),
+        median(&wall),
+        median(&cpu)
+    );
+    Ok(())
+}
+
+fn init(args: &[String]) -> Res<()> {
+    if args.len() < 4 {
+        return Err("usage: em_bench init FEATS K full|diag MODEL_OUT [SUBSAMPLE]".into());
+    }
+    let x = load(&args[0], 1)?;
+    let sub = args
+        .get(4)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1usize);
+    let xs = x.slice(ndarray::s![..;sub.max(1) as isize, ..]);
+    let opts = FitOptions {
+        num_gauss: args[1].parse()?,
+        covariance: if args[2] == "diag" {
+            CovarianceType::Diag
+        } else {
+            CovarianceType::Full
+        },
+        kmeans_iters: 10,
+        ..Default::default()
+    };
+    let g = init_gmm(xs, &opts, 0)?;
+    write_model(&g, &args[3], ModelFormat::Json)?;
+    write_model(&g, &format!("{}.kaldi", args[3]), ModelFormat::KaldiBinary)?;
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("init") => init(&args[1..]),
+        Some("run") => run(&args[1..]),
+        _ => Err("usage: em_bench init|run ... (see the file's doc comment)".into()),
+    }
+}
