@@ -6,7 +6,7 @@ use cepstra_gmm::GmmStats;
 use cepstra_io::table::{RSpecifier, SequentialReader};
 use ndarray::Array2;
 
-use crate::common::gmm_io::{read_model, write_stats};
+use crate::common::gmm_io::{read_model, write_stats, StatsOutArgs};
 
 /// Accumulate sufficient statistics (zeroth, first, second order; f64) of features under a model.
 /// Sum them with gmm-sum-accs and estimate with gmm-est.
@@ -15,14 +15,8 @@ use crate::common::gmm_io::{read_model, write_stats};
     after_help = "e.g.: cepstra gmm-acc-stats 0.mdl scp:split4/1/feats.scp 0.1.acc\nSee also: gmm-sum-accs, gmm-est"
 )]
 pub struct Args {
-    /// Write Kaldi's AccumDiagGmm/AccumFullGmm format instead of cepstra's
-    #[arg(long = "kaldi-format", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", value_name = "BOOL")]
-    kaldi_format: bool,
-    /// With --kaldi-format: binary (true) or text (false)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", value_name = "BOOL")]
-    binary: bool,
+    #[command(flatten)]
+    out: StatsOutArgs,
     /// Kaldi's float32 arithmetic (frame log-likelihoods from the float natural parameters, float
     /// softmax posteriors): the statistics of Kaldi's gmm-global-acc-stats to the last bit
     #[arg(long = "kaldi-compat", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
@@ -67,5 +61,5 @@ pub fn run(a: Args) -> Result<()> {
         "Done {utts} files; average log-likelihood per frame {:.6} over {frames} frames",
         stats.avg_loglike()
     );
-    write_stats(&stats, &a.accs_out, a.kaldi_format, a.binary)
+    write_stats(&stats, &a.accs_out, &a.out)
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::common::gmm_io::{read_stats, write_stats};
+use crate::common::gmm_io::{read_stats, write_stats, StatsOutArgs};
 
 /// Sum statistics files (any mix of cepstra and Kaldi formats) in the order given.
 #[derive(clap::Args, Debug)]
@@ -10,14 +10,8 @@ use crate::common::gmm_io::{read_stats, write_stats};
     after_help = "e.g.: cepstra gmm-sum-accs 0.acc 0.1.acc 0.2.acc 0.3.acc\nSee also: gmm-acc-stats, gmm-est"
 )]
 pub struct Args {
-    /// Write Kaldi's format instead of cepstra's
-    #[arg(long = "kaldi-format", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", value_name = "BOOL")]
-    kaldi_format: bool,
-    /// With --kaldi-format: binary (true) or text (false)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", value_name = "BOOL")]
-    binary: bool,
+    #[command(flatten)]
+    out: StatsOutArgs,
     /// Where to write the sum
     accs_out: String,
     /// Statistics files to add
@@ -38,5 +32,5 @@ pub fn run(a: Args) -> Result<()> {
         total.num_frames(),
         total.avg_loglike()
     );
-    write_stats(&total, &a.accs_out, a.kaldi_format, a.binary)
+    write_stats(&total, &a.accs_out, &a.out)
 }

@@ -46,15 +46,28 @@ pub fn write_model(gmm: &Gmm, name: &str, how: &ModelOutArgs) -> Result<()> {
     write_bytes(name, &bytes)
 }
 
+/// How statistics are written: cepstra's format, or `--kaldi-format` (binary unless `--binary=false`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct StatsOutArgs {
+    /// Write Kaldi's AccumDiagGmm/AccumFullGmm format instead of cepstra's
+    #[arg(long = "kaldi-format", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    pub kaldi_format: bool,
+    /// With --kaldi-format: binary (true) or text (false)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    pub binary: bool,
+}
+
 /// Reads statistics in any format (detected).
 pub fn read_stats(name: &str) -> Result<GmmStats> {
     let bytes = Input::open(name)?.read_all()?;
     stats_from_bytes(&bytes).with_context(|| format!("reading statistics {name}"))
 }
 
-/// Writes statistics atomically (cepstra's format, or Kaldi's with `kaldi`).
-pub fn write_stats(stats: &GmmStats, name: &str, kaldi: bool, binary: bool) -> Result<()> {
-    let format = match (kaldi, binary) {
+/// Writes statistics atomically in the format `how` asks for.
+pub fn write_stats(stats: &GmmStats, name: &str, how: &StatsOutArgs) -> Result<()> {
+    let format = match (how.kaldi_format, how.binary) {
         (false, _) => StatsFormat::Cepstra,
         (true, true) => StatsFormat::KaldiBinary,
         (true, false) => StatsFormat::KaldiText,
