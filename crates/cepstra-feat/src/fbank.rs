@@ -79,6 +79,7 @@ impl FrameCompute for Fbank {
         self.opts.use_energy && self.opts.raw_energy
     }
 
+    #[inline(always)]
     fn compute_frame(
         &self,
         raw_log_energy: f32,

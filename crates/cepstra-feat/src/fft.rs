@@ -1,5 +1,8 @@
 //! Power spectrum of a real frame: for even lengths a half-length complex FFT plus one
 //! post-processing pass (the usual real-FFT trick), for odd lengths a full complex FFT.
+//!
+//! Arithmetic is `f32`, as Kaldi's own `SplitRadixRealFft<BaseFloat>`; the post-processing works
+//! on split real/imaginary arrays so that it vectorises.
 
 use std::sync::Arc;
 
@@ -9,17 +12,21 @@ use rustfft::{Fft, FftPlanner};
 /// Buffers for [`RealFft::power_spectrum`]; reused across frames so the hot loop never allocates.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FftBuffers {
-    data: Vec<Complex<f64>>,
-    scratch: Vec<Complex<f64>>,
+    data: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    /// Real and imaginary parts of the half-length FFT, `m` each.
+    re: Vec<f32>,
+    im: Vec<f32>,
 }
 
 /// A planned real FFT of length `n` returning `|X_k|²` for `k = 0..=n/2`.
 #[derive(Clone)]
 pub(crate) struct RealFft {
     n: usize,
-    fft: Arc<dyn Fft<f64>>,
-    /// `exp(-2πik/n)` for `k = 0..n/2` (even `n` only).
-    twiddles: Vec<Complex<f64>>,
+    fft: Arc<dyn Fft<f32>>,
+    /// `exp(-2πik/n)` for `k = 0..n/2` (even `n` only), real and imaginary parts.
+    tw_re: Vec<f32>,
+    tw_im: Vec<f32>,
 }
 
 impl std::fmt::Debug for RealFft {
@@ -31,30 +38,28 @@ impl std::fmt::Debug for RealFft {
 impl RealFft {
     /// Plans the FFT once; `n >= 2`.
     pub(crate) fn new(n: usize) -> Self {
-        let mut planner = FftPlanner::<f64>::new();
+        let mut planner = FftPlanner::<f32>::new();
         if n % 2 == 0 {
             let m = n / 2;
-            let twiddles = (0..m)
-                .map(|k| {
-                    let a = -std::f64::consts::TAU * k as f64 / n as f64;
-                    Complex::new(a.cos(), a.sin())
-                })
-                .collect();
+            let angle = |k: usize| -std::f64::consts::TAU * k as f64 / n as f64;
             Self {
                 n,
                 fft: planner.plan_fft_forward(m),
-                twiddles,
+                tw_re: (0..m).map(|k| angle(k).cos() as f32).collect(),
+                tw_im: (0..m).map(|k| angle(k).sin() as f32).collect(),
             }
         } else {
             Self {
                 n,
                 fft: planner.plan_fft_forward(n),
-                twiddles: Vec::new(),
+                tw_re: Vec::new(),
+                tw_im: Vec::new(),
             }
         }
     }
 
     /// Writes `|X_k|²` of the real signal `input` (length `n`) into `power[k]`, `k = 0..=n/2`.
+    #[inline(always)]
     pub(crate) fn power_spectrum(&self, input: &[f32], power: &mut [f32], buf: &mut FftBuffers) {
         debug_assert_eq!(input.len(), self.n);
         debug_assert_eq!(power.len(), self.n / 2 + 1);
@@ -66,42 +71,55 @@ impl RealFft {
         }
         if self.n % 2 == 1 {
             for (z, &x) in buf.data.iter_mut().zip(input) {
-                *z = Complex::new(f64::from(x), 0.0);
+                *z = Complex::new(x, 0.0);
             }
             self.fft
                 .process_with_scratch(&mut buf.data, &mut buf.scratch[..scratch_len]);
             for (p, z) in power.iter_mut().zip(&buf.data) {
-                *p = (z.re * z.re + z.im * z.im) as f32;
+                *p = z.re * z.re + z.im * z.im;
             }
             return;
         }
         let m = len;
         for (z, pair) in buf.data.iter_mut().zip(input.chunks_exact(2)) {
-            *z = Complex::new(f64::from(pair[0]), f64::from(pair[1]));
+            *z = Complex::new(pair[0], pair[1]);
         }
         self.fft
             .process_with_scratch(&mut buf.data, &mut buf.scratch[..scratch_len]);
-        let z = &buf.data;
-        let dc = z[0].re + z[0].im;
-        let nyq = z[0].re - z[0].im;
-        power[0] = (dc * dc) as f32;
-        power[m] = (nyq * nyq) as f32;
-        // z[m-k] for k = 1..m is z[1..m] reversed.
-        let fwd = z[1..m].iter();
-        let rev = z[1..m].iter().rev();
-        for (((p, a), b), tw) in power[1..m]
+        buf.re.resize(m, 0.0);
+        buf.im.resize(m, 0.0);
+        for ((r, i), z) in buf.re.iter_mut().zip(buf.im.iter_mut()).zip(&buf.data) {
+            *r = z.re;
+            *i = z.im;
+        }
+        let (re, im) = (&buf.re[..m], &buf.im[..m]);
+        let dc = re[0] + im[0];
+        let nyq = re[0] - im[0];
+        power[0] = dc * dc;
+        power[m] = nyq * nyq;
+        // With a = Z[k] and b = conj(Z[m-k]): 2E = a + b, 2O = (a - b)/i and 2X = 2E + W^k·2O;
+        // |X|² = |2X|²/4 (exact scaling). Z[m-k] for k = 1..m is Z[1..m] reversed.
+        let ar = re[1..].iter();
+        let ai = im[1..].iter();
+        let br = re[1..].iter().rev();
+        let bi = im[1..].iter().rev();
+        let tw = self.tw_re[1..m].iter().zip(&self.tw_im[1..m]);
+        for (((((p, &ar), &ai), &br), &bi), (&tr, &ti)) in power[1..m]
             .iter_mut()
-            .zip(fwd)
-            .zip(rev)
-            .zip(&self.twiddles[1..])
+            .zip(ar)
+            .zip(ai)
+            .zip(br)
+            .zip(bi)
+            .zip(tw)
         {
-            let b = b.conj();
-            // even part E = (a + b)/2, odd part O = (a - b)/(2i)
-            let e = (a + b) * 0.5;
-            let d = (a - b) * 0.5;
-            let o = Complex::new(d.im, -d.re);
-            let x = e + tw * o;
-            *p = (x.re * x.re + x.im * x.im) as f32;
+            let bi = -bi;
+            let (er, ei) = (ar + br, ai + bi);
+            // 2O = (d_i, -d_r) with d = a - b
+            let (dr, di) = (ar - br, ai - bi);
+            let (or, oi) = (di, -dr);
+            let xr = er + (tr * or - ti * oi);
+            let xi = ei + (tr * oi + ti * or);
+            *p = 0.25 * (xr * xr + xi * xi);
         }
     }
 }

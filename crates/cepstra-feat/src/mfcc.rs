@@ -28,9 +28,11 @@ pub struct Mfcc {
     opts: MfccOptions,
     core: FrameCore,
     mel: MelBanks,
-    /// The DCT matrix transposed: `num_bins × num_ceps`, row-major.
-    dct_t: Vec<f32>,
-    lifter: Option<Vec<f32>>,
+    /// The DCT matrix with the lifter folded in, in blocks of [`CEPS_BLOCK`] coefficients:
+    /// block `b` holds, for each mel bin `j`, `lifter[c]·dct[c][j]` for the coefficients
+    /// `c = CEPS_BLOCK·b ..` (zero past `num_ceps`), so the accumulators of a block advance
+    /// together (vectorises).
+    dct_blocks: Vec<[f64; CEPS_BLOCK]>,
     log_energy_floor: Option<f32>,
 }
 
@@ -62,19 +64,25 @@ impl Mfcc {
             }
         }
         let dct = dct_matrix(opts.num_ceps, num_bins);
-        let dct_t = (0..num_bins)
-            .flat_map(|j| (0..opts.num_ceps).map(move |c| (j, c)))
-            .map(|(j, c)| dct[c * num_bins + j])
-            .collect();
-        let lifter = (opts.cepstral_lifter != 0.0)
-            .then(|| lifter_coeffs(opts.cepstral_lifter, opts.num_ceps));
+        let lifter = if opts.cepstral_lifter != 0.0 {
+            lifter_coeffs(opts.cepstral_lifter, opts.num_ceps)
+        } else {
+            vec![1.0; opts.num_ceps]
+        };
+        let num_blocks = opts.num_ceps.div_ceil(CEPS_BLOCK);
+        let mut dct_blocks = vec![[0.0f64; CEPS_BLOCK]; num_blocks * num_bins];
+        for (c, &l) in lifter.iter().enumerate() {
+            for j in 0..num_bins {
+                dct_blocks[(c / CEPS_BLOCK) * num_bins + j][c % CEPS_BLOCK] =
+                    f64::from(dct[c * num_bins + j]) * f64::from(l);
+            }
+        }
         let log_energy_floor = (opts.energy_floor > 0.0).then(|| opts.energy_floor.ln());
         Ok(Self {
             opts: opts.clone(),
             core,
             mel,
-            dct_t,
-            lifter,
+            dct_blocks,
             log_energy_floor,
         })
     }
@@ -107,6 +115,7 @@ impl FrameCompute for Mfcc {
         self.opts.use_energy && self.opts.raw_energy
     }
 
+    #[inline(always)]
     fn compute_frame(
         &self,
         raw_log_energy: f32,
@@ -123,26 +132,25 @@ impl FrameCompute for Mfcc {
             .fft
             .power_spectrum(window, &mut s.power, &mut s.fft);
         self.mel.compute(&s.power, &mut s.mel);
-        for m in s.mel.iter_mut() {
-            *m = m.max(ENERGY_EPSILON).ln();
+        let nb = s.mel.len();
+        s.acc.resize(nb, 0.0);
+        for (a, &m) in s.acc.iter_mut().zip(&s.mel) {
+            *a = f64::from(m.max(ENERGY_EPSILON).ln());
         }
-        // out = DCT · mel, with the DCT stored transposed so that the accumulators of all
-        // coefficients advance together (vectorises).
-        let nc = out.len();
-        s.acc.clear();
-        s.acc.resize(nc, 0.0);
-        for (col, &m) in self.dct_t.chunks_exact(nc).zip(&s.mel) {
-            let m = f64::from(m);
-            for (a, &d) in s.acc.iter_mut().zip(col) {
-                *a += f64::from(d) * m;
+        // out = lifter ∘ (DCT · log mel), one block of coefficients at a time.
+        for (block, out) in self
+            .dct_blocks
+            .chunks_exact(nb)
+            .zip(out.chunks_mut(CEPS_BLOCK))
+        {
+            let mut acc = [0.0f64; CEPS_BLOCK];
+            for (d, &m) in block.iter().zip(&s.acc) {
+                for k in 0..CEPS_BLOCK {
+                    acc[k] += d[k] * m;
+                }
             }
-        }
-        for (o, &a) in out.iter_mut().zip(&s.acc) {
-            *o = a as f32;
-        }
-        if let Some(l) = &self.lifter {
-            for (o, l) in out.iter_mut().zip(l) {
-                *o *= l;
+            for (o, &a) in out.iter_mut().zip(&acc) {
+                *o = a as f32;
             }
         }
         if opts.use_energy {
@@ -163,6 +171,9 @@ impl FrameCompute for Mfcc {
 }
 
 impl_feature_computer!(Mfcc);
+
+/// Cepstral coefficients computed together in the DCT (one block of `f64` accumulators).
+const CEPS_BLOCK: usize = 8;
 
 /// Kaldi's `ComputeDctMatrix` (orthonormal DCT-II), first `num_ceps` of `n` rows, row-major.
 pub(crate) fn dct_matrix(num_ceps: usize, n: usize) -> Vec<f32> {

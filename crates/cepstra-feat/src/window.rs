@@ -135,6 +135,33 @@ pub fn extract_window<R: Rng + ?Sized>(
     window: &mut [f32],
     want_raw_log_energy: bool,
 ) -> f32 {
+    extract_window_with(
+        wave,
+        frame,
+        opts,
+        window_fn,
+        rng,
+        &mut Vec::new(),
+        window,
+        want_raw_log_energy,
+    )
+}
+
+/// [`extract_window`] with a caller-owned buffer `raw` for the frames that must be copied
+/// before processing (reflected at the ends or dithered); a frame that fits in `wave` without
+/// dither is read in place.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn extract_window_with<R: Rng + ?Sized>(
+    wave: &[f32],
+    frame: usize,
+    opts: &FrameExtractionOptions,
+    window_fn: &FeatureWindowFunction,
+    rng: &mut R,
+    raw: &mut Vec<f32>,
+    window: &mut [f32],
+    want_raw_log_energy: bool,
+) -> f32 {
     let frame_length = opts.window_size();
     assert!(!wave.is_empty(), "extract_window: empty waveform");
     assert_eq!(
@@ -149,76 +176,109 @@ pub fn extract_window<R: Rng + ?Sized>(
     );
     let start = first_sample_of_frame(frame, opts);
     let dim = wave.len() as i64;
-    if start >= 0 && start + frame_length as i64 <= dim {
+    let fits = start >= 0 && start + frame_length as i64 <= dim;
+    let src: &[f32] = if fits && opts.dither == 0.0 {
         let s = start as usize;
-        window[..frame_length].copy_from_slice(&wave[s..s + frame_length]);
+        &wave[s..s + frame_length]
     } else {
-        assert!(
-            !opts.snip_edges,
-            "frame {frame} does not fit in the waveform"
-        );
-        for (k, out) in window[..frame_length].iter_mut().enumerate() {
-            let mut s = start + k as i64;
-            while s < 0 || s >= dim {
-                s = if s < 0 { -s - 1 } else { 2 * dim - 1 - s };
+        raw.resize(frame_length, 0.0);
+        if fits {
+            let s = start as usize;
+            raw.copy_from_slice(&wave[s..s + frame_length]);
+        } else {
+            assert!(
+                !opts.snip_edges,
+                "frame {frame} does not fit in the waveform"
+            );
+            for (k, out) in raw.iter_mut().enumerate() {
+                let mut s = start + k as i64;
+                while s < 0 || s >= dim {
+                    s = if s < 0 { -s - 1 } else { 2 * dim - 1 - s };
+                }
+                *out = wave[s as usize];
             }
-            *out = wave[s as usize];
         }
-    }
+        if opts.dither != 0.0 {
+            for x in raw.iter_mut() {
+                let g: f32 = rng.sample(StandardNormal);
+                *x += g * opts.dither;
+            }
+        }
+        raw
+    };
     window[frame_length..].fill(0.0);
     process_window(
         opts,
         window_fn,
-        rng,
+        src,
         &mut window[..frame_length],
         want_raw_log_energy,
     )
 }
 
-/// Kaldi's `ProcessWindow` on one unpadded frame; see [`extract_window`].
-pub(crate) fn process_window<R: Rng + ?Sized>(
+/// Kaldi's `ProcessWindow` on one unpadded, already dithered frame `src`, written to `out`:
+/// remove the DC offset, take the raw log-energy, pre-emphasise, multiply by the window. Each
+/// step rounds to `f32` as Kaldi's in-place steps do; see [`extract_window`].
+#[inline(always)]
+fn process_window(
     opts: &FrameExtractionOptions,
     window_fn: &FeatureWindowFunction,
-    rng: &mut R,
-    frame: &mut [f32],
+    src: &[f32],
+    out: &mut [f32],
     want_raw_log_energy: bool,
 ) -> f32 {
-    if opts.dither != 0.0 {
-        for x in frame.iter_mut() {
-            let g: f32 = rng.sample(StandardNormal);
-            *x += g * opts.dither;
-        }
-    }
-    if opts.remove_dc_offset {
-        let mean = (sum_f64(frame) / frame.len() as f64) as f32;
-        for x in frame.iter_mut() {
-            *x -= mean;
-        }
-    }
+    let n = src.len();
+    let mean = if opts.remove_dc_offset {
+        (sum_f64(src) / n as f64) as f32
+    } else {
+        0.0 // x - 0.0 == x exactly
+    };
     let mut raw_log_energy = 0.0;
     if want_raw_log_energy {
-        raw_log_energy = log_energy(frame);
+        raw_log_energy = log_energy_centred(src, mean);
     }
-    // Pre-emphasis (x[i] -= c·x[i-1], and x[0] -= c·x[0]) fused with the window, written
-    // forwards with the previous input carried so that it vectorises.
+    // Pre-emphasis (x[i] -= c·x[i-1], and x[0] -= c·x[0], on the DC-free signal) fused with the
+    // window, from `src` to `out` so that it vectorises.
     let c = opts.preemph_coeff;
-    let w = &window_fn.window[..frame.len()];
+    let w = &window_fn.window[..n];
     if c != 0.0 {
-        let mut prev = frame[0];
-        for (x, &wi) in frame.iter_mut().zip(w) {
-            let cur = *x;
-            *x = (cur - c * prev) * wi;
-            prev = cur;
+        let x0 = src[0] - mean;
+        out[0] = (x0 - c * x0) * w[0];
+        for (((o, &cur), &prev), &wi) in out[1..].iter_mut().zip(&src[1..]).zip(src).zip(&w[1..]) {
+            *o = ((cur - mean) - c * (prev - mean)) * wi;
         }
     } else {
-        for (x, &wi) in frame.iter_mut().zip(w) {
-            *x *= wi;
+        for ((o, &x), &wi) in out.iter_mut().zip(src).zip(w) {
+            *o = (x - mean) * wi;
         }
     }
     raw_log_energy
 }
 
+/// `ln(max(Σ(x - mean)², FLT_EPSILON))`, each `x - mean` rounded to `f32`, with `f64`
+/// accumulators.
+#[inline(always)]
+fn log_energy_centred(x: &[f32], mean: f32) -> f32 {
+    let mut acc = [0.0f64; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|&v| f64::from(v - mean) * f64::from(v - mean))
+        .sum();
+    for c in chunks {
+        for k in 0..LANES {
+            let v = f64::from(c[k] - mean);
+            acc[k] += v * v;
+        }
+    }
+    (acc.iter().sum::<f64>() + rest)
+        .max(f64::from(ENERGY_EPSILON))
+        .ln() as f32
+}
+
 /// `ln(max(Σx², FLT_EPSILON))` with `f64` accumulators.
+#[inline(always)]
 pub(crate) fn log_energy(frame: &[f32]) -> f32 {
     dot_f64(frame, frame).max(f64::from(ENERGY_EPSILON)).ln() as f32
 }
@@ -228,6 +288,7 @@ pub(crate) fn log_energy(frame: &[f32]) -> f32 {
 const LANES: usize = 8;
 
 /// `Σ x` with `f64` accumulators.
+#[inline(always)]
 pub(crate) fn sum_f64(x: &[f32]) -> f64 {
     let mut acc = [0.0f64; LANES];
     let chunks = x.chunks_exact(LANES);
@@ -241,6 +302,7 @@ pub(crate) fn sum_f64(x: &[f32]) -> f64 {
 }
 
 /// `Σ a·b` with `f64` products and accumulators.
+#[inline(always)]
 pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);

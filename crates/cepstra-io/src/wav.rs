@@ -82,10 +82,11 @@ impl WaveData {
                     .take(declared as u64 * 2)
                     .read_to_end(&mut data)
                     .map_err(|e| bad(format!("reading sample data: {e}")))?;
-                interleaved.extend(
-                    data.chunks_exact(2)
-                        .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32),
-                );
+                // Resize then convert in place: a loop of known length that vectorises.
+                interleaved.resize(data.len() / 2, 0.0);
+                for (x, c) in interleaved.iter_mut().zip(data.chunks_exact(2)) {
+                    *x = f32::from(i16::from_le_bytes([c[0], c[1]]));
+                }
             }
             (hound::SampleFormat::Int, 16) => {
                 for s in reader.into_samples::<i16>() {
