@@ -1,7 +1,8 @@
 //! Log mel filterbank energies (Kaldi's `FbankComputer`, `feature-fbank.cc`).
 
 use crate::compute::{impl_feature_computer, FrameCompute, FrameCore, FrameScratch};
-use crate::window::{log_energy, ENERGY_EPSILON};
+use crate::mel::ln_floored;
+use crate::window::log_energy;
 use crate::{Error, FbankOptions, MelBanks, Result};
 
 /// Filterbank computer (Kaldi's `compute-fbank-feats`): validated options plus window, FFT plan
@@ -106,7 +107,7 @@ impl FrameCompute for Fbank {
         self.mel.compute(&s.power, mel_out);
         if opts.use_log_fbank {
             for m in mel_out.iter_mut() {
-                *m = m.max(ENERGY_EPSILON).ln();
+                *m = ln_floored(*m) as f32;
             }
         }
         if opts.use_energy {

@@ -1,7 +1,8 @@
 //! MFCC (Kaldi's `MfccComputer`, `feature-mfcc.cc`).
 
 use crate::compute::{impl_feature_computer, FrameCompute, FrameCore, FrameScratch};
-use crate::window::{log_energy, ENERGY_EPSILON};
+use crate::mel::ln_floored;
+use crate::window::log_energy;
 use crate::{Error, MelBanks, MfccOptions, Result};
 
 /// MFCC computer: validated options plus everything precomputed (window, FFT plan, mel banks,
@@ -135,7 +136,7 @@ impl FrameCompute for Mfcc {
         let nb = s.mel.len();
         s.acc.resize(nb, 0.0);
         for (a, &m) in s.acc.iter_mut().zip(&s.mel) {
-            *a = f64::from(m.max(ENERGY_EPSILON).ln());
+            *a = ln_floored(m);
         }
         // out = lifter ∘ (DCT · log mel), one block of coefficients at a time.
         for (block, out) in self
