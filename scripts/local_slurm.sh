@@ -252,12 +252,14 @@ EOF
 
 # The client environment of the cluster (also written to $STATE_DIR/env.sh). The kick
 # command is run by slurm.pl after each sbatch: a job that gets a CPU at once (root's
-# --nice=-1 puts it before the pending array, --immediate gives up when no CPU is free)
+# --nice=-10000 puts it before the pending arrays: with priority/basic each job gets the
+# previous priority - 1, so --nice=-1 loses to a second array submitted at the same time,
+# e.g. make_mfcc of train and test; --immediate gives up when no CPU is free)
 # and ends, whose epilog report makes slurmctld schedule the pending array at once (see
 # Epilog in slurm.conf). Only worth it on an idle test cluster like this one.
 env_lines() {
   printf 'export SLURM_CONF=%q\n' "$STATE_DIR/slurm.conf"
-  printf "export CEPSTRA_SLURM_KICK='%s'\n" 'salloc --immediate=1 --nice=-1 --ntasks=1 --time=1 --job-name=slurm.pl-kick --quiet true'
+  printf "export CEPSTRA_SLURM_KICK='%s'\n" 'salloc --immediate=1 --nice=-10000 --ntasks=1 --time=1 --job-name=slurm.pl-kick --quiet true'
 }
 
 nodes_ready() {

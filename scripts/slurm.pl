@@ -48,7 +48,7 @@
 #   option mem=* --mem-per-cpu=$0     --mem X adds these options, $0 = X
 #   option mem=0                      --mem 0 adds nothing
 #   default gpu=0                     value used when the option is not given
-#   kick salloc --immediate=1 --nice=-1 --quiet true
+#   kick salloc --immediate=1 --nice=-10000 --quiet true
 #                                     optional: run right after each sbatch so an idle
 #                                     cluster starts the job at once (see "kick" below);
 #                                     $CEPSTRA_SLURM_KICK overrides it ('' = no kick)
@@ -337,10 +337,10 @@ if (open my $jl, '>>', "$qdir/$stem.jobs") {   # for humans: which Slurm job ran
 # a job's epilog complete (MESSAGE_EPILOG_COMPLETE; sent only when an Epilog is
 # configured, else the node answers "already complete" and the pass waits for the
 # next tick). The kick command, when configured, is a tiny job that starts at once
-# and ends (e.g. `salloc --immediate --nice=-1 true`): its epilog makes the controller
+# and ends (e.g. `salloc --immediate --nice=-10000 true`): its epilog makes the controller
 # run a pass, which starts our pending tasks ~0.1 s after sbatch instead of ~0.5-1 s.
 # Worth it only on an idle test cluster (scripts/local_slurm.sh sets it up); its
-# failure (no free CPU, no right to --nice=-1) changes nothing.
+# failure (no free CPU, no right to --nice=-10000) changes nothing.
 if ($kick ne '' && !$caught) {
   system("$timeout $kick </dev/null >/dev/null 2>&1");
   cancel_and_exit($caught) if $caught;
