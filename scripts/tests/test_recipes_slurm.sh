@@ -71,7 +71,7 @@ run() {   # run EGS LOG ARGS...: egs/EGS/run.sh ARGS; sets $out (last line) and 
   wall=$(secs "$t0" "$(now)")
   out=$(tail -n 1 "$log")
   if [ "$rc" -ne 0 ]; then echo "     exit $rc; last lines of the output:"; tail -n 15 "$log" | sed 's/^/     | /'; fi
-  echo "#    egs/$egs/run.sh $* -> $out   (wall $wall s)"
+  echo "#    egs/$egs/run.sh $* -> $out   (wall $wall s, load $(cut -d' ' -f1 /proc/loadavg))"
   return "$rc"
 }
 
@@ -129,7 +129,9 @@ recipe() {
   awk -v r="$w_run" -v s="$w_slurm" -v l="$label" \
     'BEGIN { printf "%-22s slurm.pl - run.pl = %.1f s, ratio %.2f\n", l, s - r, (r > 0 ? s / r : 0) }'
   check "$label: slurm.pl wall time within ${max_ratio}x of run.pl's ($w_slurm s vs $w_run s)" \
-    awk -v r="$w_run" -v s="$w_slurm" -v m="$max_ratio" 'BEGIN { exit !(s <= m * r) }'
+    awk -v r="$w_run" -v s="$w_slurm" -v m="$max_ratio" 'BEGIN { exit !(s <= m * r) }' ||
+    echo "     (each slurm.pl call costs ~0.1 s with the kick of local_slurm.sh's env.sh, ~0.5-1 s without;" \
+         "kick: ${CEPSTRA_SLURM_KICK:-none}; see the exp/*/log/q/*.jobs files and $CEPSTRA_SLURM_DIR/log)"
 }
 
 echo "# egs/synth_digits (the corpus is made first if needed)"
