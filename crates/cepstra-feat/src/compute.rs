@@ -2,12 +2,10 @@
 //! `OfflineFeatureTpl`), scratch buffers and the [`FeatureComputer`] trait.
 
 use ndarray::{Array2, ArrayView1, ArrayViewMut2};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::fft::{FftBuffers, RealFft};
 use crate::window::{extract_window_with, num_frames, FeatureWindowFunction};
-use crate::{Error, FrameExtractionOptions, Result};
+use crate::{DitherNoise, Error, FrameExtractionOptions, Result};
 
 /// Reusable buffers for [`FeatureComputer::compute_into`]: give each thread its own and the
 /// frame loop never allocates. `Scratch::default()` works for any computer (buffers grow on
@@ -207,7 +205,7 @@ pub(crate) fn frame_loop<C: FrameCompute + ?Sized>(
     scratch: &mut Scratch,
 ) {
     let core = c.core();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let noise = DitherNoise::new(seed);
     let need_energy = c.need_raw_log_energy();
     for (r, mut row) in out.rows_mut().into_iter().enumerate() {
         let e = extract_window_with(
@@ -215,7 +213,7 @@ pub(crate) fn frame_loop<C: FrameCompute + ?Sized>(
             r,
             &core.opts,
             &core.window_fn,
-            &mut rng,
+            &noise,
             &mut scratch.raw,
             &mut scratch.window,
             need_energy,

@@ -16,10 +16,11 @@
 //! - Defaults are Kaldi's: dither 1.0, `use_energy = true` for MFCC (recipes usually turn it
 //!   off), `snip_edges = true` (frames must fit entirely; `false` reflects the signal at the
 //!   ends and gives `round(num_samples / shift)` frames), 25 ms frames padded to a power of two.
-//! - Dither is Gaussian noise from a ChaCha8 generator seeded per utterance
-//!   ([`FeatureComputer::compute_with_seed`], [`utterance_seed`]), so results never depend on
-//!   the number of threads (they differ from Kaldi's own random numbers; use `dither = 0` to
-//!   compare with Kaldi).
+//! - Dither is Gaussian noise from a counter-based generator ([`DitherNoise`]: SplitMix64 and
+//!   Box–Muller) seeded per utterance ([`FeatureComputer::compute_with_seed`],
+//!   [`utterance_seed`]): the noise of a sample depends only on the seed, the frame and the
+//!   sample, never on the number of threads (it differs from Kaldi's own random numbers; use
+//!   `dither = 0` to compare with Kaldi).
 //! - Arithmetic is `f32` like Kaldi's `BaseFloat`, with `f64` accumulators for sums; results
 //!   match Kaldi 5.5 to about 1e-4.
 //!
@@ -48,6 +49,7 @@
 mod cmvn;
 mod compute;
 mod deltas;
+mod dither;
 mod error;
 mod fbank;
 mod fft;
@@ -59,6 +61,7 @@ mod window;
 pub use cmvn::{acc_cmvn_stats, apply_cmvn, apply_cmvn_reverse, CmvnStats};
 pub use compute::{utterance_seed, FeatureComputer, Scratch};
 pub use deltas::{compute_deltas, DeltaFeatures};
+pub use dither::DitherNoise;
 pub use error::{Error, Result};
 pub use fbank::Fbank;
 pub use mel::{inverse_mel_scale, mel_scale, MelBanks};
@@ -82,6 +85,7 @@ mod tests {
         assert_send_sync::<Mfcc>();
         assert_send_sync::<Fbank>();
         assert_send_sync::<Scratch>();
+        assert_send_sync::<DitherNoise>();
         assert_send_sync::<MelBanks>();
         assert_send_sync::<FeatureWindowFunction>();
         assert_send_sync::<DeltaFeatures>();

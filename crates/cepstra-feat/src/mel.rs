@@ -29,8 +29,9 @@ pub(crate) fn ln_floored(x: f32) -> f64 {
     e += i32::from(big);
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let p =
-        1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 / 11.0))));
+    let p = 1.0
+        + s2 * (1.0 / 3.0
+            + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0)))));
     let r = f64::from(e) * std::f64::consts::LN_2 + 2.0 * s * p;
     if x == f32::INFINITY {
         f64::INFINITY

@@ -1,10 +1,7 @@
 //! Framing: frame counts, window functions and per-frame processing (Kaldi's
 //! `feature-window.cc`).
 
-use rand::Rng;
-use rand_distr::StandardNormal;
-
-use crate::{FrameExtractionOptions, WindowType};
+use crate::{DitherNoise, FrameExtractionOptions, WindowType};
 
 /// Floor applied to energies before taking logs (`FLT_EPSILON`, as Kaldi).
 pub const ENERGY_EPSILON: f32 = f32::EPSILON;
@@ -115,8 +112,10 @@ impl FeatureWindowFunction {
 
 /// Cuts frame `frame` out of `wave` into `window` and processes it as Kaldi's `ExtractWindow` +
 /// `ProcessWindow`: reflect at the ends if `snip_edges` is false, dither (Gaussian, `opts.dither`
-/// times a standard normal draw from `rng`), remove the DC offset, take the raw log-energy,
-/// pre-emphasise, multiply by the window, zero-pad to `opts.padded_window_size()`.
+/// times the standard normal draws of frame `frame` from `noise`, as
+/// [`FeatureComputer::compute_with_seed`](crate::FeatureComputer::compute_with_seed) does with
+/// `DitherNoise::new(seed)`), remove the DC offset, take the raw log-energy, pre-emphasise,
+/// multiply by the window, zero-pad to `opts.padded_window_size()`.
 ///
 /// Returns the log-energy of the frame after DC removal and before pre-emphasis
 /// (`max(Σx², FLT_EPSILON)`, natural log), which `--raw-energy=true` uses; it is only computed
@@ -126,12 +125,12 @@ impl FeatureWindowFunction {
 /// If `wave` is empty, `window.len() != opts.padded_window_size()`, `window_fn` has another
 /// length than `opts.window_size()`, or `snip_edges` is true and the frame does not fit in `wave`
 /// (use [`num_frames`] to count frames).
-pub fn extract_window<R: Rng + ?Sized>(
+pub fn extract_window(
     wave: &[f32],
     frame: usize,
     opts: &FrameExtractionOptions,
     window_fn: &FeatureWindowFunction,
-    rng: &mut R,
+    noise: &DitherNoise,
     window: &mut [f32],
     want_raw_log_energy: bool,
 ) -> f32 {
@@ -140,7 +139,7 @@ pub fn extract_window<R: Rng + ?Sized>(
         frame,
         opts,
         window_fn,
-        rng,
+        noise,
         &mut Vec::new(),
         window,
         want_raw_log_energy,
@@ -152,12 +151,12 @@ pub fn extract_window<R: Rng + ?Sized>(
 /// dither is read in place.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn extract_window_with<R: Rng + ?Sized>(
+pub(crate) fn extract_window_with(
     wave: &[f32],
     frame: usize,
     opts: &FrameExtractionOptions,
     window_fn: &FeatureWindowFunction,
-    rng: &mut R,
+    noise: &DitherNoise,
     raw: &mut Vec<f32>,
     window: &mut [f32],
     want_raw_log_energy: bool,
@@ -199,10 +198,7 @@ pub(crate) fn extract_window_with<R: Rng + ?Sized>(
             }
         }
         if opts.dither != 0.0 {
-            for x in raw.iter_mut() {
-                let g: f32 = rng.sample(StandardNormal);
-                *x += g * opts.dither;
-            }
+            noise.add_to_frame(frame as u64, opts.dither, raw);
         }
         raw
     };
@@ -423,8 +419,7 @@ mod tests {
         let wave: Vec<f32> = (0..100).map(|i| i as f32).collect();
         let wf = FeatureWindowFunction::new(&opts);
         let mut w = vec![0.0; opts.padded_window_size()];
-        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        extract_window(&wave, 0, &opts, &wf, &mut rng, &mut w, false);
+        extract_window(&wave, 0, &opts, &wf, &DitherNoise::new(0), &mut w, false);
         // starts at sample -60: reflected -60 -> 59, -1 -> 0.
         assert_eq!(w[0], 59.0);
         assert_eq!(w[59], 0.0);
