@@ -223,7 +223,8 @@ impl GmmStats {
     fn add_acc(&mut self, acc: &[f64], k: usize, d: usize) {
         match &mut self.second {
             SecondOrder::Diag(s) => {
-                let cols = 2 * d + 1;
+                // K8 rows of [Σr·x, Σr·x², Σr, 0…] (diag_cols(d) columns).
+                let cols = crate::engine::diag_cols(d);
                 for c in 0..k {
                     let row = &acc[c * cols..(c + 1) * cols];
                     for i in 0..d {
