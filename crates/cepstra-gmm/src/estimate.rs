@@ -165,11 +165,17 @@ pub(crate) fn estimate_inner(
                     if let Some(f) = &rel_floor {
                         floored += rel_eig_floor(&mut cov, f);
                     }
-                    let (s_eig, _) = linalg::sym_eig(cov.view());
-                    let max_abs = s_eig.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-                    let floor = opts.var_floor.max(max_abs / opts.max_condition);
-                    if s_eig.iter().any(|&x| x < floor) {
-                        floored += linalg::apply_eig_floor(&mut cov, floor);
+                    // The eigenvalue floor max(var_floor, λmax/max_condition) changes nothing
+                    // when every eigenvalue is above an upper bound of it (λmax ≤ trace for a
+                    // positive semi-definite matrix): one Cholesky of the shifted matrix proves
+                    // that and spares the eigendecomposition (the same result, bit for bit).
+                    if !clears_eig_floor(&cov, opts) {
+                        let (s_eig, _) = linalg::sym_eig(cov.view());
+                        let max_abs = s_eig.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+                        let floor = opts.var_floor.max(max_abs / opts.max_condition);
+                        if s_eig.iter().any(|&x| x < floor) {
+                            floored += linalg::apply_eig_floor(&mut cov, floor);
+                        }
                     }
                     if floored > 0 {
                         report.floored_elements += floored;
@@ -314,4 +320,22 @@ pub fn split(
     }
     let g = Gmm::from_params(gmm.covariance_type(), Array1::from(weights), mm, cc)?;
     Ok((g, hist))
+}
+
+/// Whether every eigenvalue of the covariance `cov` is certainly above the eigenvalue floor of
+/// `opts` (so flooring would leave it unchanged): a Cholesky factorisation of
+/// `cov − f·I` succeeds, where `f` bounds the floor from above (trace ≥ λmax), with a margin for
+/// rounding.
+fn clears_eig_floor(cov: &Array2<f64>, opts: &EstimateOptions) -> bool {
+    let trace: f64 = cov.diag().sum();
+    if !(trace.is_finite() && trace > 0.0) {
+        return false;
+    }
+    let bound = opts.var_floor.max(trace / opts.max_condition);
+    let shift = bound * (1.0 + 1e-6) + f64::MIN_POSITIVE;
+    let mut shifted = cov.clone();
+    for i in 0..shifted.nrows() {
+        shifted[[i, i]] -= shift;
+    }
+    linalg::cholesky(shifted.view()).is_ok()
 }
