@@ -24,7 +24,9 @@ export CEPSTRA_NO_BUILD=true
 slurm=false
 export CEPSTRA_SLURM_DIR=${CEPSTRA_SLURM_DIR:-/tmp/cepstra-slurm}
 if "$root/scripts/local_slurm.sh" status > /dev/null 2>&1; then
-  export SLURM_CONF=$CEPSTRA_SLURM_DIR/slurm.conf
+  # The cluster's client environment: SLURM_CONF and the start-up kick (see README, Running on a cluster).
+  # shellcheck disable=SC1091
+  . "$CEPSTRA_SLURM_DIR/env.sh"
   slurm=true
 fi
 
