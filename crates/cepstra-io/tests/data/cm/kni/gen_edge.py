@@ -1,5 +1,5 @@
 """Edge-case compressed-matrix goldens from kaldi-native-io 1.23.0 (byte-identical to Kaldi's
-copy-feats --compress for all 7 methods, per /work/shared/notes/kaldi-real.md)."""
+copy-feats --compress for all 7 methods, per ../shared/notes/kaldi-real.md)."""
 import sys
 import numpy as np
 import kaldi_native_io as kni
