@@ -7,10 +7,15 @@ export LC_ALL=C
 CEPSTRA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CEPSTRA_ROOT
 _cepstra_bin=${CARGO_TARGET_DIR:-$CEPSTRA_ROOT/target}/release
-case :$PATH: in
-  *:"$_cepstra_bin":*) ;;
-  *) export PATH=$_cepstra_bin:$CEPSTRA_ROOT/scripts:$CEPSTRA_ROOT/recipes:$PATH ;;
-esac
+# Each directory on its own: one of them may already be on PATH (e.g. the binary's, set by CI).
+for _cepstra_dir in "$CEPSTRA_ROOT/recipes" "$CEPSTRA_ROOT/scripts" "$_cepstra_bin"; do
+  case :$PATH: in
+    *:"$_cepstra_dir":*) ;;
+    *) PATH=$_cepstra_dir:$PATH ;;
+  esac
+done
+export PATH
+unset _cepstra_dir
 # Checked once per run: the recipes that run.sh calls source path.sh again and skip the check.
 if [ "${CEPSTRA_NO_BUILD:-false}" != true ] && [ "${CEPSTRA_BUILD_CHECKED:-}" != "$_cepstra_bin" ]; then
   if [ ! -x "$_cepstra_bin/cepstra" ] ||
