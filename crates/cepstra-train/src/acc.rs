@@ -6,7 +6,7 @@
 //! ```text
 //! magic "CPSTCACC"            8 bytes
 //! version                     u32 (1)
-//! model set fingerprint       u64 (FNV-1a of the model set's JSON bytes)
+//! model set fingerprint       u64 (ModelSet::fingerprint: FNV-1a of its records and parameter bits)
 //! iteration                   u32 (the model set's "iteration")
 //! number of classes           u32
 //! per class, in the model set's order:

@@ -116,8 +116,10 @@ pub struct ModelSet {
     pub classes: Vec<ClassModel>,
 }
 
+/// One class's record; `M` is the model: a JSON value when writing, the raw JSON text when
+/// reading (parsed once, by cepstra-gmm).
 #[derive(Serialize, Deserialize)]
-struct ClassJson {
+struct ClassJson<M> {
     label: String,
     num_utts: usize,
     num_frames: usize,
@@ -129,7 +131,7 @@ struct ClassJson {
     overrides: Overrides,
     #[serde(default)]
     selection: Option<Selection>,
-    model: serde_json::Value,
+    model: M,
 }
 
 #[derive(Deserialize)]
@@ -143,7 +145,7 @@ struct ModelSetJson {
     iteration: usize,
     #[serde(default)]
     dim: Option<usize>,
-    classes: Vec<ClassJson>,
+    classes: Vec<ClassJson<Box<serde_json::value::RawValue>>>,
 }
 
 impl ModelSet {
@@ -312,7 +314,7 @@ impl ModelSet {
         }
         let mut classes = Vec::with_capacity(doc.classes.len());
         for c in doc.classes {
-            let model = cepstra_gmm::io::model_from_json(&c.model.to_string())
+            let model = cepstra_gmm::io::model_from_json(c.model.get())
                 .map_err(|e| bad(format!("model of class '{}': {e}", c.label)))?;
             if model.num_gauss() != c.num_gauss {
                 return Err(bad(format!(
@@ -364,9 +366,40 @@ impl ModelSet {
         Ok(())
     }
 
-    /// FNV-1a hash of [`Self::to_bytes`]: identifies the model set an accumulator was made with.
+    /// Identifies the model set an accumulator was made with: FNV-1a over the options, the
+    /// iteration and, per class, its record (as JSON, without the model) and the exact bits of
+    /// its model's parameters. Equal for a model set and what a process reading its file sees
+    /// (the JSON numbers round-trip exactly), without formatting every parameter as text.
     pub fn fingerprint(&self) -> Result<u64> {
-        Ok(fnv1a(&self.to_bytes()?))
+        let mut bytes = Vec::with_capacity(1 << 12);
+        bytes.extend_from_slice(serde_json::to_string(&self.options)?.as_bytes());
+        bytes.extend_from_slice(&(self.iteration as u64).to_le_bytes());
+        for c in &self.classes {
+            let record = ClassJson {
+                label: c.label.clone(),
+                num_utts: c.num_utts,
+                num_frames: c.num_frames,
+                num_gauss: c.model.num_gauss(),
+                num_gauss_requested: c.num_gauss_requested,
+                loglikes: c.loglikes.clone(),
+                converged: c.converged,
+                overrides: c.overrides.clone(),
+                selection: c.selection.clone(),
+                model: (),
+            };
+            bytes.extend_from_slice(serde_json::to_string(&record)?.as_bytes());
+            let g = &c.model;
+            bytes.push(matches!(g, Gmm::Full(_)) as u8);
+            let (weights, means) = (g.weights(), g.means());
+            let mut put = |v: f64| bytes.extend_from_slice(&v.to_bits().to_le_bytes());
+            weights.iter().for_each(|&v| put(v));
+            means.iter().for_each(|&v| put(v));
+            match g {
+                Gmm::Full(f) => f.covars().iter().for_each(|&v| put(v)),
+                Gmm::Diag(d) => d.vars().iter().for_each(|&v| put(v)),
+            }
+        }
+        Ok(fnv1a(&bytes))
     }
 }
 

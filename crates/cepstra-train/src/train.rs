@@ -534,9 +534,8 @@ pub fn train_classes(
         let accs = accumulate_fp(&set, fingerprint, data)?;
         let next = est_raw(&set, fingerprint, &accs, &none)?;
         // What a later process reading the file would see (and its fingerprint).
-        let bytes = next.to_bytes()?;
-        fingerprint = crate::modelset::fnv1a(&bytes);
-        set = ModelSet::from_bytes(&bytes, "model set (in memory)")?;
+        set = ModelSet::from_bytes(&next.to_bytes()?, "model set (in memory)")?;
+        fingerprint = set.fingerprint()?;
     }
     Ok(set)
 }
