@@ -56,25 +56,13 @@ pub fn estimate(
     opts: &EstimateOptions,
 ) -> Result<(Gmm, EstimateReport)> {
     opts.validate()?;
-    if gmm.covariance_type() != stats.covariance_type() {
-        return Err(Error::CovarianceMismatch(
-            "model and statistics differ (diag vs full)",
-        ));
-    }
-    if gmm.num_gauss() != stats.num_gauss() {
-        return Err(Error::DimensionMismatch {
-            what: "components of model vs statistics",
-            expected: gmm.num_gauss(),
-            got: stats.num_gauss(),
-        });
-    }
-    if gmm.dim() != stats.dim() {
-        return Err(Error::DimensionMismatch {
-            what: "dimension of model vs statistics",
-            expected: gmm.dim(),
-            got: stats.dim(),
-        });
-    }
+    crate::stats::check_same_shape(
+        crate::stats::Shape::of_model(gmm),
+        crate::stats::Shape::of_stats(stats),
+        "model and statistics differ (diag vs full)",
+        "components of model vs statistics",
+        "dimension of model vs statistics",
+    )?;
     estimate_inner(stats, Some(gmm), opts)
 }
 

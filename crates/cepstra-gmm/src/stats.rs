@@ -145,25 +145,13 @@ impl GmmStats {
     }
 
     fn check_model(&self, gmm: &Gmm) -> Result<()> {
-        if gmm.covariance_type() != self.covariance_type() {
-            return Err(Error::CovarianceMismatch(
-                "model and statistics differ (diag vs full)",
-            ));
-        }
-        if gmm.num_gauss() != self.num_gauss() {
-            return Err(Error::DimensionMismatch {
-                what: "components of model vs statistics",
-                expected: self.num_gauss(),
-                got: gmm.num_gauss(),
-            });
-        }
-        if gmm.dim() != self.dim() {
-            return Err(Error::DimensionMismatch {
-                what: "dimension of model vs statistics",
-                expected: self.dim(),
-                got: gmm.dim(),
-            });
-        }
+        check_same_shape(
+            Shape::of_stats(self),
+            Shape::of_model(gmm),
+            "model and statistics differ (diag vs full)",
+            "components of model vs statistics",
+            "dimension of model vs statistics",
+        )?;
         Ok(())
     }
 
@@ -283,25 +271,13 @@ impl GmmStats {
 
     /// Adds `other` (Kaldi's `gmm-global-sum-accs`). Shapes and covariance types must agree.
     pub fn merge(&mut self, other: &GmmStats) -> Result<()> {
-        if self.covariance_type() != other.covariance_type() {
-            return Err(Error::CovarianceMismatch(
-                "cannot merge diag and full statistics",
-            ));
-        }
-        if self.num_gauss() != other.num_gauss() {
-            return Err(Error::DimensionMismatch {
-                what: "components of the statistics being merged",
-                expected: self.num_gauss(),
-                got: other.num_gauss(),
-            });
-        }
-        if self.dim() != other.dim() {
-            return Err(Error::DimensionMismatch {
-                what: "dimension of the statistics being merged",
-                expected: self.dim(),
-                got: other.dim(),
-            });
-        }
+        check_same_shape(
+            Shape::of_stats(self),
+            Shape::of_stats(other),
+            "cannot merge diag and full statistics",
+            "components of the statistics being merged",
+            "dimension of the statistics being merged",
+        )?;
         self.occupancy += &other.occupancy;
         self.first += &other.first;
         match (&mut self.second, &other.second) {
@@ -497,4 +473,58 @@ impl GmmStats {
             loglike,
         })
     }
+}
+
+/// Covariance type, components and dimension of a model or of statistics.
+#[derive(Clone, Copy)]
+pub(crate) struct Shape {
+    cov: CovarianceType,
+    num_gauss: usize,
+    dim: usize,
+}
+
+impl Shape {
+    pub(crate) fn of_stats(s: &GmmStats) -> Shape {
+        Shape {
+            cov: s.covariance_type(),
+            num_gauss: s.num_gauss(),
+            dim: s.dim(),
+        }
+    }
+    pub(crate) fn of_model(g: &Gmm) -> Shape {
+        Shape {
+            cov: g.covariance_type(),
+            num_gauss: g.num_gauss(),
+            dim: g.dim(),
+        }
+    }
+}
+
+/// Fails unless `got` has the covariance type, component count and dimension of `expected`;
+/// the messages say what is being compared.
+pub(crate) fn check_same_shape(
+    expected: Shape,
+    got: Shape,
+    cov_mismatch: &'static str,
+    components: &'static str,
+    dimension: &'static str,
+) -> Result<()> {
+    if expected.cov != got.cov {
+        return Err(Error::CovarianceMismatch(cov_mismatch));
+    }
+    if expected.num_gauss != got.num_gauss {
+        return Err(Error::DimensionMismatch {
+            what: components,
+            expected: expected.num_gauss,
+            got: got.num_gauss,
+        });
+    }
+    if expected.dim != got.dim {
+        return Err(Error::DimensionMismatch {
+            what: dimension,
+            expected: expected.dim,
+            got: got.dim,
+        });
+    }
+    Ok(())
 }
