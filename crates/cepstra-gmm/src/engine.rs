@@ -227,11 +227,46 @@ impl<T: Elem> Prepared<T> {
         want: Want,
     ) -> Result<ChunkOut> {
         let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        let out = self.run_chunk_with(x, weights, base, want, &mut scratch);
+        let out = self.run_chunk_dispatch(x, weights, base, want, &mut scratch);
         SCRATCH.with(|s| *s.borrow_mut() = scratch);
         out
     }
 
+    /// The chunk pass compiled for AVX2 when the CPU has it (the loading, log-sum-exp and
+    /// M-step loops vectorise 4 or 8 wide instead of 2): no FMA contraction either way (Rust
+    /// never fuses a multiply and an add on its own), so both versions give the same bits.
+    fn run_chunk_dispatch(
+        &self,
+        x: ArrayView2<'_, T>,
+        weights: Option<ArrayView1<'_, f32>>,
+        base: usize,
+        want: Want,
+        scratch: &mut Scratch,
+    ) -> Result<ChunkOut> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                return unsafe { self.run_chunk_avx2(x, weights, base, want, scratch) };
+            }
+        }
+        self.run_chunk_with(x, weights, base, want, scratch)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_chunk_avx2(
+        &self,
+        x: ArrayView2<'_, T>,
+        weights: Option<ArrayView1<'_, f32>>,
+        base: usize,
+        want: Want,
+        scratch: &mut Scratch,
+    ) -> Result<ChunkOut> {
+        self.run_chunk_with(x, weights, base, want, scratch)
+    }
+
+    #[inline(always)]
     fn run_chunk_with(
         &self,
         x: ArrayView2<'_, T>,
@@ -276,7 +311,7 @@ impl<T: Elem> Prepared<T> {
             (k.next_multiple_of(8), bmax.next_multiple_of(4))
         };
         let cd = diag_cols(d);
-        let [b_ll, b_xr, b_xs, b_z, b_w, b_xk] = &mut scratch.bufs;
+        let [b_ll, b_xr, b_xs, b_z, b_w] = &mut scratch.bufs;
         // Scratch buffers (stale contents: every element used is written first).
         let ll: &mut [f64] = buf(b_ll, bpad * lk);
         let xr: &mut [f64] = match &self.kind {
@@ -294,11 +329,12 @@ impl<T: Elem> Prepared<T> {
         } else {
             &mut [][..]
         };
-        let (wk, xk): (&mut [f64], &mut [f64]) = if full && stats {
-            (buf(b_w, SYRK_ROWS * cp), buf(b_xk, SYRK_ROWS * cp))
+        let wk: &mut [f64] = if full && stats {
+            buf(b_w, SYRK_ROWS * cp)
         } else {
-            (&mut [][..], &mut [][..])
+            &mut [][..]
         };
+        let mut rows = [0u32; SYRK_ROWS];
         let mut r0 = 0;
         while r0 < n {
             let b = self.block.min(n - r0);
@@ -336,6 +372,7 @@ impl<T: Elem> Prepared<T> {
                             a_cs: cd,
                             b: w,
                             b_rs: lk,
+                            b_rows: None,
                             depth: 2 * d + 1,
                         },
                         true,
@@ -349,24 +386,33 @@ impl<T: Elem> Prepared<T> {
                     center,
                 } => {
                     let cols = d + 1;
+                    let mut row_buf = Vec::new();
                     for (bi, row) in xb.outer_iter().enumerate() {
-                        let ds = &mut xs[bi * cols..(bi + 1) * cols];
-                        for (i, &v) in row.iter().enumerate() {
-                            let v = v.to_f64();
-                            if !v.is_finite() {
-                                return Err(Error::NonFinite {
-                                    frame: base + r0 + bi,
-                                    dim: i,
-                                    value: v,
-                                });
+                        let row: &[T] = match row.to_slice() {
+                            Some(r) => r,
+                            None => {
+                                row_buf.clear();
+                                row_buf.extend(row.iter().copied());
+                                &row_buf
                             }
-                            ds[i] = T::from_f64(v - center[i]);
+                        };
+                        // Branch-free (vectorised) loading; the finiteness check is one
+                        // reduction per row, the offending element is looked up on failure.
+                        let ds = &mut xs[bi * cols..(bi + 1) * cols];
+                        let mut finite = true;
+                        for ((dst, &v), &c) in ds[..d].iter_mut().zip(row).zip(center) {
+                            let v = v.to_f64();
+                            finite &= v.is_finite();
+                            *dst = T::from_f64(v - c);
+                        }
+                        if !finite {
+                            return Err(non_finite(row, base + r0 + bi));
                         }
                         ds[d] = T::from_f64(1.0);
                         if stats {
                             // [x, 1, 0…] padded to a multiple of 8 columns for the kernel.
                             let dr = &mut xr[bi * cp..(bi + 1) * cp];
-                            for (dst, &v) in dr.iter_mut().zip(row.iter()) {
+                            for (dst, &v) in dr[..d].iter_mut().zip(row) {
                                 *dst = v.to_f64();
                             }
                             dr[d] = 1.0;
@@ -435,6 +481,7 @@ impl<T: Elem> Prepared<T> {
                                 a_cs: 1,
                                 b: &xr[..b * cd],
                                 b_rs: cd,
+                                b_rows: None,
                                 depth: b,
                             },
                             false,
@@ -445,7 +492,9 @@ impl<T: Elem> Prepared<T> {
                     Kind::Full { .. } => {
                         // Per component: the frames with a non-zero posterior, in groups of
                         // ≤ SYRK_ROWS, into the lower triangle of Σ r·[x,1][x,1]ᵀ.
+                        // (The kernel gathers the frames' rows of xr by number.)
                         let cc = cp * cp;
+                        let xb = &xr[..b * cp];
                         for c in 0..k {
                             let acc = &mut out.acc[c * cc..(c + 1) * cc];
                             let mut m = 0;
@@ -454,19 +503,19 @@ impl<T: Elem> Prepared<T> {
                                 if r == 0.0 {
                                     continue;
                                 }
-                                let xrow = &xr[bi * cp..(bi + 1) * cp];
-                                xk[m * cp..(m + 1) * cp].copy_from_slice(xrow);
-                                for (dst, &v) in wk[m * cp..(m + 1) * cp].iter_mut().zip(xrow) {
-                                    *dst = r * v;
+                                let xrow = &xb[bi * cp..(bi + 1) * cp];
+                                for (wv, &v) in wk[m * cp..(m + 1) * cp].iter_mut().zip(xrow) {
+                                    *wv = r * v;
                                 }
+                                rows[m] = bi as u32;
                                 m += 1;
                                 if m == SYRK_ROWS {
-                                    syrk_lower(acc, &wk[..m * cp], &xk[..m * cp], cp);
+                                    syrk_lower(acc, &wk[..m * cp], xb, Some(&rows[..m]), cp);
                                     m = 0;
                                 }
                             }
                             if m > 0 {
-                                syrk_lower(acc, &wk[..m * cp], &xk[..m * cp], cp);
+                                syrk_lower(acc, &wk[..m * cp], xb, Some(&rows[..m]), cp);
                             }
                         }
                     }
@@ -553,6 +602,18 @@ pub(crate) fn par_chunks_ordered<R: Send>(
     Ok(())
 }
 
+/// The error for the first non-finite value of a frame.
+#[cold]
+fn non_finite<T: Elem>(row: &[T], frame: usize) -> Error {
+    let (dim, value) = row
+        .iter()
+        .map(|v| v.to_f64())
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+        .unwrap_or((0, f64::NAN));
+    Error::NonFinite { frame, dim, value }
+}
+
 #[inline]
 fn sum_sq<T: Elem>(v: &[T]) -> f64 {
     // Four partial sums in the element type, combined in f64.
@@ -593,8 +654,11 @@ pub(crate) fn diag_cols(d: usize) -> usize {
 /// columns each; elements above the diagonal inside those tiles get values too and are ignored).
 /// `w` and `x` hold the same number of rows of cp values. The M-step of a full-covariance
 /// component: w_b = r_b·[x_b, 1], so the lower triangle is Σr·xxᵀ, Σr·x and Σr.
-fn syrk_lower(acc: &mut [f64], w: &[f64], x: &[f64], cp: usize) {
-    assert!(cp % 8 == 0 && w.len() == x.len() && x.len() % cp == 0);
+/// With `rows`, w_b pairs with row `rows[b]` of x (a gather: no copy of the frames).
+fn syrk_lower(acc: &mut [f64], w: &[f64], x: &[f64], rows: Option<&[u32]>, cp: usize) {
+    let depth = w.len() / cp;
+    assert!(cp % 8 == 0 && w.len() % cp == 0 && x.len() % cp == 0);
+    assert!(rows.map_or(w.len() == x.len(), |r| r.len() == depth));
     tile_gemm(
         TileOperands {
             acc,
@@ -604,7 +668,8 @@ fn syrk_lower(acc: &mut [f64], w: &[f64], x: &[f64], cp: usize) {
             a_cs: 1,
             b: x,
             b_rs: cp,
-            depth: x.len() / cp,
+            b_rows: rows,
+            depth,
         },
         false,
         cp / 4,
@@ -612,7 +677,8 @@ fn syrk_lower(acc: &mut [f64], w: &[f64], x: &[f64], cp: usize) {
     );
 }
 
-/// Operands of [`tile_gemm`]: acc[i·ld + c] (+)= Σ_{r<depth} a[r·a_rs + i·a_cs]·b[r·b_rs + c].
+/// Operands of [`tile_gemm`]: acc[i·ld + c] (+)= Σ_{r<depth} a[r·a_rs + i·a_cs]·b[row(r)·b_rs + c]
+/// with row(r) = b_rows[r], or r when `b_rows` is `None`.
 struct TileOperands<'a> {
     acc: &'a mut [f64],
     ld: usize,
@@ -621,7 +687,20 @@ struct TileOperands<'a> {
     a_cs: usize,
     b: &'a [f64],
     b_rs: usize,
+    /// The rows of b to use, in order (a gather), or all rows from 0.
+    b_rows: Option<&'a [u32]>,
     depth: usize,
+}
+
+impl TileOperands<'_> {
+    /// Offset in b of row r.
+    #[inline(always)]
+    fn b_off(&self, r: usize) -> usize {
+        match self.b_rows {
+            Some(rows) => rows[r] as usize * self.b_rs,
+            None => r * self.b_rs,
+        }
+    }
 }
 
 /// A small f64 GEMM over register tiles of 4 rows (i) × 8 columns (c): tiles ig < n_ig, and for
@@ -643,7 +722,14 @@ fn tile_gemm(t: TileOperands<'_>, replace: bool, n_ig: usize, jg_end: impl Fn(us
     assert!((4 * n_ig - 1) * t.ld + 8 * max_jg <= t.acc.len());
     if t.depth > 0 {
         assert!((t.depth - 1) * t.a_rs + (4 * n_ig - 1) * t.a_cs < t.a.len());
-        assert!((t.depth - 1) * t.b_rs + 8 * max_jg <= t.b.len());
+        match t.b_rows {
+            Some(rows) => {
+                assert!(rows.len() >= t.depth);
+                let last = rows[..t.depth].iter().max().map_or(0, |&r| r as usize);
+                assert!(last * t.b_rs + 8 * max_jg <= t.b.len());
+            }
+            None => assert!((t.depth - 1) * t.b_rs + 8 * max_jg <= t.b.len()),
+        }
     }
     #[cfg(target_arch = "x86_64")]
     {
@@ -673,7 +759,7 @@ fn tile_gemm_body(
                 }
             }
             for r in 0..t.depth {
-                let bv = &t.b[r * t.b_rs + 8 * jg..][..8];
+                let bv = &t.b[t.b_off(r) + 8 * jg..][..8];
                 for (ii, row) in tile.iter_mut().enumerate() {
                     let av = t.a[r * t.a_rs + (4 * ig + ii) * t.a_cs];
                     for (acc, &bx) in row.iter_mut().zip(bv) {
@@ -692,14 +778,36 @@ fn tile_gemm_body(
 #[target_feature(enable = "avx2,fma")]
 #[allow(unsafe_op_in_unsafe_fn)]
 unsafe fn tile_gemm_avx2(
-    t: TileOperands<'_>,
+    mut t: TileOperands<'_>,
     replace: bool,
     n_ig: usize,
     jg_end: impl Fn(usize) -> usize,
 ) {
+    let b_rs = t.b_rs;
+    match t.b_rows {
+        // SAFETY (both): the caller checked every row offset against b.
+        Some(rows) => tile_gemm_avx2_rows(&mut t, replace, n_ig, jg_end, |r| {
+            *rows.get_unchecked(r) as usize * b_rs
+        }),
+        None => tile_gemm_avx2_rows(&mut t, replace, n_ig, jg_end, |r| r * b_rs),
+    }
+}
+
+/// [`tile_gemm_avx2`] with row r of b at offset `b_off(r)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn tile_gemm_avx2_rows(
+    t: &mut TileOperands<'_>,
+    replace: bool,
+    n_ig: usize,
+    jg_end: impl Fn(usize) -> usize,
+    b_off: impl Fn(usize) -> usize,
+) {
     use core::arch::x86_64::*;
     let (ap, wp, xp) = (t.acc.as_mut_ptr(), t.a.as_ptr(), t.b.as_ptr());
-    let (ld, a_rs, a_cs, b_rs) = (t.ld, t.a_rs, t.a_cs, t.b_rs);
+    let (ld, a_rs, a_cs) = (t.ld, t.a_rs, t.a_cs);
     for ig in 0..n_ig {
         for jg in 0..jg_end(ig) {
             let a0 = ap.add(4 * ig * ld + 8 * jg);
@@ -715,9 +823,10 @@ unsafe fn tile_gemm_avx2(
             let (mut c10, mut c11) = ld2(a1);
             let (mut c20, mut c21) = ld2(a2);
             let (mut c30, mut c31) = ld2(a3);
-            let mut xb = xp.add(8 * jg);
+            let xb0 = xp.add(8 * jg);
             let mut wb = wp.add(4 * ig * a_cs);
-            for _ in 0..t.depth {
+            for r in 0..t.depth {
+                let xb = xb0.add(b_off(r));
                 let x0 = _mm256_loadu_pd(xb);
                 let x1 = _mm256_loadu_pd(xb.add(4));
                 let w0 = _mm256_broadcast_sd(&*wb);
@@ -732,7 +841,6 @@ unsafe fn tile_gemm_avx2(
                 let w3 = _mm256_broadcast_sd(&*wb.add(3 * a_cs));
                 c30 = _mm256_fmadd_pd(w3, x0, c30);
                 c31 = _mm256_fmadd_pd(w3, x1, c31);
-                xb = xb.add(b_rs);
                 wb = wb.add(a_rs);
             }
             _mm256_storeu_pd(a0, c00);
@@ -751,7 +859,7 @@ unsafe fn tile_gemm_avx2(
 /// zeroing or page faults per chunk). Stored as u64 words, viewed as f32 or f64.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    bufs: [Vec<u64>; 6],
+    bufs: [Vec<u64>; 5],
 }
 
 thread_local! {
@@ -1001,7 +1109,7 @@ mod tests {
                 .collect();
             let mut acc = vec![0.5; cp * cp];
             let mut acc_portable = acc.clone();
-            syrk_lower(&mut acc, &wk, &xk, cp);
+            syrk_lower(&mut acc, &wk, &xk, None, cp);
             tile_gemm_body(
                 TileOperands {
                     acc: &mut acc_portable,
@@ -1011,6 +1119,7 @@ mod tests {
                     a_cs: 1,
                     b: &xk,
                     b_rs: cp,
+                    b_rows: None,
                     depth: rows,
                 },
                 false,
@@ -1054,6 +1163,7 @@ mod tests {
                 a_cs: 11,
                 b,
                 b_rs: 16,
+                b_rows: None,
                 depth: 9,
             }
         }
