@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::{DiagGmm, FullGmm, Gmm};
+use crate::whiten::{self, Whitening};
 
 /// Element type of features and of the E-step GEMM.
 pub trait Elem:
@@ -33,12 +34,15 @@ pub trait Elem:
     + std::ops::Mul<Output = Self>
     + std::ops::AddAssign
 {
+    /// Whether this is f32 (the type of the AVX2 whitening kernel).
+    const IS_F32: bool;
     /// Conversion from f64 (rounding for f32).
     fn from_f64(x: f64) -> Self;
     /// Conversion to f64 (exact).
     fn to_f64(self) -> f64;
 }
 impl Elem for f32 {
+    const IS_F32: bool = true;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x as f32
@@ -49,6 +53,7 @@ impl Elem for f32 {
     }
 }
 impl Elem for f64 {
+    const IS_F32: bool = false;
     #[inline(always)]
     fn from_f64(x: f64) -> Self {
         x
@@ -95,6 +100,9 @@ pub(crate) enum Kind<T> {
         w: Vec<T>,
         log_norm: Vec<f64>,
         center: Vec<f64>,
+        /// The triangular f32 kernel's packing, when T is f32 and the CPU has AVX2 and FMA
+        /// (then `w` is not used).
+        tri: Option<Whitening>,
     },
 }
 
@@ -155,17 +163,29 @@ impl<T: Elem> Prepared<T> {
             })
             .collect();
         let kd = k * d;
-        let mut w = vec![T::from_f64(0.0); (d + 1) * kd];
         let u = g.precisions_cholesky();
+        let mut offs = vec![0.0f64; kd];
         for c in 0..k {
             for j in 0..d {
                 let mut off = 0.0;
                 for i in 0..d {
-                    let uij = u[[c, i, j]];
-                    w[i * kd + c * d + j] = T::from_f64(uij);
-                    off -= (g.means()[[c, i]] - center[i]) * uij;
+                    off -= (g.means()[[c, i]] - center[i]) * u[[c, i, j]];
                 }
-                w[d * kd + c * d + j] = T::from_f64(off);
+                offs[c * d + j] = off;
+            }
+        }
+        let tri = (T::IS_F32 && Whitening::available())
+            .then(|| Whitening::new(k, d, |c, i, j| u[[c, i, j]], |c, j| offs[c * d + j]));
+        let mut w = Vec::new();
+        if tri.is_none() {
+            w = vec![T::from_f64(0.0); (d + 1) * kd];
+            for c in 0..k {
+                for j in 0..d {
+                    for i in 0..d {
+                        w[i * kd + c * d + j] = T::from_f64(u[[c, i, j]]);
+                    }
+                    w[d * kd + c * d + j] = T::from_f64(offs[c * d + j]);
+                }
             }
         }
         let block = block_size(k * d);
@@ -178,6 +198,7 @@ impl<T: Elem> Prepared<T> {
                 w,
                 log_norm: g.log_norm().to_vec(),
                 center,
+                tri,
             },
         }
     }
@@ -311,7 +332,7 @@ impl<T: Elem> Prepared<T> {
             (k.next_multiple_of(8), bmax.next_multiple_of(4))
         };
         let cd = diag_cols(d);
-        let [b_ll, b_xr, b_xs, b_z, b_w] = &mut scratch.bufs;
+        let [b_ll, b_xr, b_xs, b_z, b_w, b_xt] = &mut scratch.bufs;
         // Scratch buffers (stale contents: every element used is written first).
         let ll: &mut [f64] = buf(b_ll, bpad * lk);
         let xr: &mut [f64] = match &self.kind {
@@ -319,12 +340,24 @@ impl<T: Elem> Prepared<T> {
             Kind::Full { .. } if stats => buf(b_xr, bmax * cp),
             Kind::Full { .. } => &mut [][..],
         };
-        let xs: &mut [T] = if full {
+        let tri = match &self.kind {
+            Kind::Full { tri, .. } => tri.as_ref(),
+            Kind::Diag { .. } => None,
+        };
+        // Transposed centred frames for the triangular kernel (frames padded to its tile).
+        let xt_stride = bmax.next_multiple_of(whiten::TILE);
+        let xt: &mut [f32] = if tri.is_some() {
+            buf(b_xt, d * xt_stride)
+        } else {
+            &mut [][..]
+        };
+        let dense = full && tri.is_none();
+        let xs: &mut [T] = if dense {
             buf(b_xs, bmax * (d + 1))
         } else {
             &mut [][..]
         };
-        let z: &mut [T] = if full {
+        let z: &mut [T] = if dense {
             buf(b_z, bmax * k * d)
         } else {
             &mut [][..]
@@ -384,6 +417,7 @@ impl<T: Elem> Prepared<T> {
                     w,
                     log_norm,
                     center,
+                    tri,
                 } => {
                     let cols = d + 1;
                     let mut row_buf = Vec::new();
@@ -398,17 +432,25 @@ impl<T: Elem> Prepared<T> {
                         };
                         // Branch-free (vectorised) loading; the finiteness check is one
                         // reduction per row, the offending element is looked up on failure.
-                        let ds = &mut xs[bi * cols..(bi + 1) * cols];
                         let mut finite = true;
-                        for ((dst, &v), &c) in ds[..d].iter_mut().zip(row).zip(center) {
-                            let v = v.to_f64();
-                            finite &= v.is_finite();
-                            *dst = T::from_f64(v - c);
+                        if tri.is_some() {
+                            for (i, (&v, &c)) in row.iter().zip(center).enumerate() {
+                                let v = v.to_f64();
+                                finite &= v.is_finite();
+                                xt[i * xt_stride + bi] = (v - c) as f32;
+                            }
+                        } else {
+                            let ds = &mut xs[bi * cols..(bi + 1) * cols];
+                            for ((dst, &v), &c) in ds[..d].iter_mut().zip(row).zip(center) {
+                                let v = v.to_f64();
+                                finite &= v.is_finite();
+                                *dst = T::from_f64(v - c);
+                            }
+                            ds[d] = T::from_f64(1.0);
                         }
                         if !finite {
                             return Err(non_finite(row, base + r0 + bi));
                         }
-                        ds[d] = T::from_f64(1.0);
                         if stats {
                             // [x, 1, 0…] padded to a multiple of 8 columns for the kernel.
                             let dr = &mut xr[bi * cp..(bi + 1) * cp];
@@ -419,19 +461,27 @@ impl<T: Elem> Prepared<T> {
                             dr[d + 1..].iter_mut().for_each(|v| *v = 0.0);
                         }
                     }
-                    let kd = k * d;
-                    gemm(
-                        MatMut::from_row_major_slice_mut(&mut z[..b * kd], b, kd),
-                        Accum::Replace,
-                        MatRef::from_row_major_slice(&xs[..b * cols], b, cols),
-                        MatRef::from_row_major_slice(w, cols, kd),
-                    );
-                    for bi in 0..b {
-                        let zrow = &z[bi * kd..(bi + 1) * kd];
-                        let lrow = &mut ll[bi * k..(bi + 1) * k];
-                        for c in 0..k {
-                            let ss = sum_sq(&zrow[c * d..(c + 1) * d]);
-                            lrow[c] = log_norm[c] - 0.5 * ss;
+                    if let Some(tri) = tri {
+                        // Padding frames of the last tile: zeros (their results are dropped).
+                        for i in 0..d {
+                            xt[i * xt_stride + b..(i + 1) * xt_stride].fill(0.0);
+                        }
+                        tri.log_likes(xt, xt_stride, b, log_norm, ll, lk);
+                    } else {
+                        let kd = k * d;
+                        gemm(
+                            MatMut::from_row_major_slice_mut(&mut z[..b * kd], b, kd),
+                            Accum::Replace,
+                            MatRef::from_row_major_slice(&xs[..b * cols], b, cols),
+                            MatRef::from_row_major_slice(w, cols, kd),
+                        );
+                        for bi in 0..b {
+                            let zrow = &z[bi * kd..(bi + 1) * kd];
+                            let lrow = &mut ll[bi * k..(bi + 1) * k];
+                            for c in 0..k {
+                                let ss = sum_sq(&zrow[c * d..(c + 1) * d]);
+                                lrow[c] = log_norm[c] - 0.5 * ss;
+                            }
                         }
                     }
                 }
@@ -859,7 +909,7 @@ unsafe fn tile_gemm_avx2_rows(
 /// zeroing or page faults per chunk). Stored as u64 words, viewed as f32 or f64.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    bufs: [Vec<u64>; 5],
+    bufs: [Vec<u64>; 6],
 }
 
 thread_local! {

@@ -52,6 +52,7 @@ mod model;
 mod options;
 mod score;
 mod stats;
+mod whiten;
 
 pub use em::{fit, fit_f64, fit_from, fit_from_f64, fit_streaming, init_gmm, ChunkSink, FitReport};
 pub use engine::Elem;
