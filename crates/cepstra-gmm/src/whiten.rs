@@ -140,7 +140,7 @@ impl Whitening {
         let mut ss = [0.0f32; TILE];
         for f0 in (0..n).step_by(TILE) {
             let xt0 = xt.as_ptr().add(f0);
-            for c in 0..self.k {
+            for (c, &lnc) in log_norm.iter().enumerate().take(self.k) {
                 let wc = self.w.as_ptr().add(c * self.comp_len);
                 let oc = self.off.as_ptr().add(c * self.groups * 4);
                 let mut s0 = _mm256_setzero_ps();
@@ -186,7 +186,6 @@ impl Whitening {
                 }
                 _mm256_storeu_ps(ss.as_mut_ptr(), s0);
                 _mm256_storeu_ps(ss.as_mut_ptr().add(8), s1);
-                let lnc = log_norm[c];
                 for (f, &s) in ss.iter().enumerate().take(n - f0) {
                     *ll.get_unchecked_mut((f0 + f) * ld + c) = lnc - 0.5 * s as f64;
                 }
