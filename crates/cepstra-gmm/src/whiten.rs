@@ -194,8 +194,94 @@ impl Whitening {
     }
 }
 
+/// xt[i·stride + f] = xs[f·cols + i] for frames f < n and i < cols (a row-major block of frames,
+/// `cols` a multiple of 8, into the dimension-major layout of [`Whitening::log_likes`]). AVX2 8×8
+/// transposes; the frames after the last full group of 8 element by element.
+///
+/// # Panics
+/// If the buffers are too small or `cols` is not a multiple of 8.
+pub(crate) fn transpose_frames(xs: &[f32], cols: usize, n: usize, xt: &mut [f32], stride: usize) {
+    assert!(cols % 8 == 0 && stride >= n && xs.len() >= n * cols && xt.len() >= cols * stride);
+    let n8 = n / 8 * 8;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is available; rows f < n8 ≤ n and columns < cols are in bounds of
+            // both buffers (asserted above).
+            unsafe { transpose_avx2(xs, cols, n8, xt, stride) };
+        } else {
+            transpose_scalar(xs, cols, 0, n8, xt, stride);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    transpose_scalar(xs, cols, 0, n8, xt, stride);
+    transpose_scalar(xs, cols, n8, n, xt, stride);
+}
+
+fn transpose_scalar(xs: &[f32], cols: usize, f0: usize, f1: usize, xt: &mut [f32], stride: usize) {
+    for (f, row) in xs.chunks_exact(cols).enumerate().take(f1).skip(f0) {
+        for (i, &v) in row.iter().enumerate() {
+            xt[i * stride + f] = v;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(unsafe_op_in_unsafe_fn)]
+unsafe fn transpose_avx2(xs: &[f32], cols: usize, n8: usize, xt: &mut [f32], stride: usize) {
+    use core::arch::x86_64::*;
+    let (src, dst) = (xs.as_ptr(), xt.as_mut_ptr());
+    for f0 in (0..n8).step_by(8) {
+        for i0 in (0..cols).step_by(8) {
+            let r = |k: usize| _mm256_loadu_ps(src.add((f0 + k) * cols + i0));
+            let (r0, r1, r2, r3, r4, r5, r6, r7) = (r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+            let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+            let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+            let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+            let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let w = |k: usize, v: __m256| _mm256_storeu_ps(dst.add((i0 + k) * stride + f0), v);
+            w(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+            w(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+            w(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+            w(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+            w(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+            w(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+            w(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+            w(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn transpose_frames_matches_naive() {
+        for (cols, n) in [(8usize, 1usize), (8, 8), (16, 13), (40, 37), (40, 64)] {
+            let stride = n.next_multiple_of(TILE);
+            let xs: Vec<f32> = (0..n * cols).map(|v| v as f32 * 0.5 - 3.0).collect();
+            let mut xt = vec![f32::NAN; cols * stride];
+            transpose_frames(&xs, cols, n, &mut xt, stride);
+            for f in 0..n {
+                for i in 0..cols {
+                    assert_eq!(
+                        xt[i * stride + f],
+                        xs[f * cols + i],
+                        "cols={cols} n={n} ({f},{i})"
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
