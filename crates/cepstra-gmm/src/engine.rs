@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::{DiagGmm, FullGmm, Gmm};
-use crate::whiten::{self, Whitening};
+use crate::whiten::{self, DiagWhitening, Whitening};
 
 /// Element type of features and of the E-step GEMM.
 pub trait Elem:
@@ -94,6 +94,9 @@ pub(crate) enum Kind<T> {
         /// (2D+1)×K8 row-major natural parameters (K8 = K rounded up to a multiple of 8, zero
         /// columns after K).
         w: Vec<f64>,
+        /// The f32 whitening kernel with its log-normalisers and centre, when T is f32 and the
+        /// CPU has AVX2 and FMA (then `w` is not used).
+        fast: Option<(DiagWhitening, Vec<f64>, Vec<f64>)>,
     },
     Full {
         /// (D+1)×(K·D) row-major.
@@ -141,27 +144,29 @@ impl<T: Elem> Prepared<T> {
             }
             w[2 * d * k8 + c] = gc[c];
         }
+        let fast = (T::IS_F32 && Whitening::available()).then(|| {
+            let center = weighted_center(g.weights(), g.means());
+            let kernel = DiagWhitening::new(
+                k,
+                d,
+                |c, i| g.means()[[c, i]] - center[i],
+                |c, i| g.inv_vars()[[c, i]].sqrt(),
+            );
+            (kernel, g.log_norm().to_vec(), center)
+        });
         let block = block_size(k * cols).next_multiple_of(4);
         Self {
             k,
             d,
             block,
             chunk: chunk_for(block),
-            kind: Kind::Diag { w },
+            kind: Kind::Diag { w, fast },
         }
     }
 
     pub fn full(g: &FullGmm) -> Self {
         let (k, d) = (g.num_gauss(), g.dim());
-        let wsum: f64 = g.weights().sum();
-        let center: Vec<f64> = (0..d)
-            .map(|i| {
-                (0..k)
-                    .map(|c| g.weights()[c] * g.means()[[c, i]])
-                    .sum::<f64>()
-                    / wsum
-            })
-            .collect();
+        let center = weighted_center(g.weights(), g.means());
         let kd = k * d;
         let u = g.precisions_cholesky();
         let mut offs = vec![0.0f64; kd];
@@ -202,6 +207,20 @@ impl<T: Elem> Prepared<T> {
             },
         }
     }
+}
+
+/// The weighted mean of a model's means: the f32 kernels work on x − centre, which keeps the
+/// products small.
+fn weighted_center(weights: ArrayView1<'_, f64>, means: ArrayView2<'_, f64>) -> Vec<f64> {
+    let wsum: f64 = weights.sum();
+    (0..means.ncols())
+        .map(|i| {
+            (0..means.nrows())
+                .map(|c| weights[c] * means[[c, i]])
+                .sum::<f64>()
+                / wsum
+        })
+        .collect()
 }
 
 fn chunk_for(block: usize) -> usize {
@@ -340,16 +359,16 @@ impl<T: Elem> Prepared<T> {
             Kind::Full { .. } if stats => buf(b_xr, bmax * cp),
             Kind::Full { .. } => &mut [][..],
         };
-        let tri = match &self.kind {
-            Kind::Full { tri, .. } => tri.as_ref(),
-            Kind::Diag { .. } => None,
+        let f32_kernel = match &self.kind {
+            Kind::Full { tri, .. } => tri.is_some(),
+            Kind::Diag { fast, .. } => fast.is_some(),
         };
         // Centred frames: for the triangular kernel rows of cpt floats, then transposed (frames
         // padded to its tile); for the dense GEMM rows [x − c, 1] and its product z.
         let cpt = d.next_multiple_of(8);
         let xt_stride = bmax.next_multiple_of(whiten::TILE);
         type Bufs<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [f32], &'a mut [f32]);
-        let (xs, z, xsf, xt): Bufs<'_, T> = if tri.is_some() {
+        let (xs, z, xsf, xt): Bufs<'_, T> = if f32_kernel {
             let (xsf, xt) = (buf(b_xs, bmax * cpt), buf(b_xt, cpt * xt_stride));
             (&mut [][..], &mut [][..], xsf, xt)
         } else if full {
@@ -370,44 +389,58 @@ impl<T: Elem> Prepared<T> {
             let xb = x.slice(ndarray::s![r0..r0 + b, ..]);
             // 1. Load the block, check finiteness, compute component log-likelihoods.
             match &self.kind {
-                Kind::Diag { w } => {
-                    // [x, x², 1, 0…] (cd columns), rows padded to a multiple of 4 with zeros.
+                Kind::Diag { w, fast } => {
+                    // [x, x², 1, 0…] (cd columns), rows padded to a multiple of 4 with zeros;
+                    // for the f32 kernel also the centred frames.
                     let bp = b.next_multiple_of(4);
+                    let mut row_buf = Vec::new();
                     for (bi, row) in xb.outer_iter().enumerate() {
+                        let row = row_slice(&row, &mut row_buf);
                         let dst = &mut xr[bi * cd..(bi + 1) * cd];
-                        for (i, &v) in row.iter().enumerate() {
+                        let (lin, rest) = dst.split_at_mut(d);
+                        let mut finite = true;
+                        for ((l, q), &v) in lin.iter_mut().zip(rest.iter_mut()).zip(row) {
                             let v = v.to_f64();
-                            if !v.is_finite() {
-                                return Err(Error::NonFinite {
-                                    frame: base + r0 + bi,
-                                    dim: i,
-                                    value: v,
-                                });
-                            }
-                            dst[i] = v;
-                            dst[d + i] = v * v;
+                            finite &= v.is_finite();
+                            *l = v;
+                            *q = v * v;
+                        }
+                        if !finite {
+                            return Err(non_finite(row, base + r0 + bi));
                         }
                         dst[2 * d] = 1.0;
                         dst[2 * d + 1..].iter_mut().for_each(|v| *v = 0.0);
+                        if let Some((_, _, center)) = fast {
+                            load_centred(row, center, &mut xsf[bi * cpt..(bi + 1) * cpt]);
+                        }
                     }
                     xr[b * cd..bp * cd].iter_mut().for_each(|v| *v = 0.0);
-                    // ll (bp×lk) = [x, x², 1]·W: tiles of 4 frames × 8 components.
-                    tile_gemm(
-                        TileOperands {
-                            acc: &mut ll[..bp * lk],
-                            ld: lk,
-                            a: &xr[..bp * cd],
-                            a_rs: 1,
-                            a_cs: cd,
-                            b: w,
-                            b_rs: lk,
-                            b_rows: None,
-                            depth: 2 * d + 1,
-                        },
-                        true,
-                        bp / 4,
-                        |_| lk / 8,
-                    );
+                    if let Some((kernel, log_norm, _)) = fast {
+                        transpose_padded(xsf, cpt, b, xt, xt_stride, d);
+                        kernel.log_likes(xt, xt_stride, b, log_norm, ll, lk);
+                        // The M-step reads K8 columns: the padding components get 0.
+                        for bi in 0..b {
+                            ll[bi * lk + k..(bi + 1) * lk].fill(0.0);
+                        }
+                    } else {
+                        // ll (bp×lk) = [x, x², 1]·W: tiles of 4 frames × 8 components.
+                        tile_gemm(
+                            TileOperands {
+                                acc: &mut ll[..bp * lk],
+                                ld: lk,
+                                a: &xr[..bp * cd],
+                                a_rs: 1,
+                                a_cs: cd,
+                                b: w,
+                                b_rs: lk,
+                                b_rows: None,
+                                depth: 2 * d + 1,
+                            },
+                            true,
+                            bp / 4,
+                            |_| lk / 8,
+                        );
+                    }
                 }
                 Kind::Full {
                     w,
@@ -418,25 +451,12 @@ impl<T: Elem> Prepared<T> {
                     let cols = d + 1;
                     let mut row_buf = Vec::new();
                     for (bi, row) in xb.outer_iter().enumerate() {
-                        let row: &[T] = match row.to_slice() {
-                            Some(r) => r,
-                            None => {
-                                row_buf.clear();
-                                row_buf.extend(row.iter().copied());
-                                &row_buf
-                            }
-                        };
+                        let row = row_slice(&row, &mut row_buf);
                         // Branch-free (vectorised) loading; the finiteness check is one
                         // reduction per row, the offending element is looked up on failure.
                         let mut finite = true;
                         if tri.is_some() {
-                            let ds = &mut xsf[bi * cpt..(bi + 1) * cpt];
-                            for ((dst, &v), &c) in ds[..d].iter_mut().zip(row).zip(center) {
-                                let v = v.to_f64();
-                                finite &= v.is_finite();
-                                *dst = (v - c) as f32;
-                            }
-                            ds[d..].fill(0.0);
+                            finite = load_centred(row, center, &mut xsf[bi * cpt..(bi + 1) * cpt]);
                         } else {
                             let ds = &mut xs[bi * cols..(bi + 1) * cols];
                             for ((dst, &v), &c) in ds[..d].iter_mut().zip(row).zip(center) {
@@ -460,11 +480,7 @@ impl<T: Elem> Prepared<T> {
                         }
                     }
                     if let Some(tri) = tri {
-                        whiten::transpose_frames(xsf, cpt, b, xt, xt_stride);
-                        // Padding frames of the last tile: zeros (their results are dropped).
-                        for i in 0..d {
-                            xt[i * xt_stride + b..(i + 1) * xt_stride].fill(0.0);
-                        }
+                        transpose_padded(xsf, cpt, b, xt, xt_stride, d);
                         tri.log_likes(xt, xt_stride, b, log_norm, ll, lk);
                     } else {
                         let kd = k * d;
@@ -649,6 +665,41 @@ pub(crate) fn par_chunks_ordered<R: Send>(
         c0 = c1;
     }
     Ok(())
+}
+
+/// The row as a slice (copied into `buf` when its elements are not contiguous).
+fn row_slice<'a, T: Elem>(row: &'a ArrayView1<'_, T>, buf: &'a mut Vec<T>) -> &'a [T] {
+    match row.as_slice() {
+        Some(r) => r,
+        None => {
+            buf.clear();
+            buf.extend(row.iter().copied());
+            buf
+        }
+    }
+}
+
+/// dst = (row − centre) in f32, then zeros; returns whether every value of the row is finite.
+#[inline(always)]
+fn load_centred<T: Elem>(row: &[T], center: &[f64], dst: &mut [f32]) -> bool {
+    let mut finite = true;
+    let d = row.len();
+    for ((o, &v), &c) in dst[..d].iter_mut().zip(row).zip(center) {
+        let v = v.to_f64();
+        finite &= v.is_finite();
+        *o = (v - c) as f32;
+    }
+    dst[d..].fill(0.0);
+    finite
+}
+
+/// The centred frames of a block (rows of `cols` floats) into the f32 kernels' transposed
+/// layout, the padding frames of the last tile zeroed (their results are dropped).
+fn transpose_padded(xs: &[f32], cols: usize, n: usize, xt: &mut [f32], stride: usize, d: usize) {
+    whiten::transpose_frames(xs, cols, n, xt, stride);
+    for i in 0..d {
+        xt[i * stride + n..(i + 1) * stride].fill(0.0);
+    }
 }
 
 /// The error for the first non-finite value of a frame.
@@ -960,8 +1011,9 @@ fn buf<E: Elem>(v: &mut Vec<u64>, len: usize) -> &mut [E] {
 fn exp_shifted(row: &mut [f64], m: f64) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             return unsafe { exp_shifted_avx2(row, m) };
         }
     }
@@ -971,14 +1023,14 @@ fn exp_shifted(row: &mut [f64], m: f64) -> f64 {
 /// AVX2 version of [`exp_shifted_body`]: the same operations, four lanes at a time, the same
 /// four partial sums (bit-identical results).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn exp_shifted_avx2(row: &mut [f64], m: f64) -> f64 {
-    // SAFETY: AVX2 is enabled (the caller checked); loads and stores stay within row.
+    // SAFETY: AVX2 and FMA are enabled (the caller checked); loads and stores stay within row.
     unsafe { exp_avx2_body(row, m) }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 #[allow(unsafe_op_in_unsafe_fn)]
 unsafe fn exp_avx2_body(row: &mut [f64], m: f64) -> f64 {
     use core::arch::x86_64::*;
@@ -999,10 +1051,12 @@ unsafe fn exp_avx2_body(row: &mut [f64], m: f64) -> f64 {
             _mm256_sub_pd(tc, _mm256_mul_pd(n, ln2_hi)),
             _mm256_mul_pd(n, ln2_lo),
         );
-        let mut p = _mm256_set1_pd(EXP_POLY[0]);
-        for &c in &EXP_POLY[1..] {
-            p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(c));
-        }
+        let p = exp_poly(
+            r,
+            |a, b| _mm256_mul_pd(a, b),
+            |a, b, c| _mm256_fmadd_pd(a, b, c),
+            |v| _mm256_set1_pd(v),
+        );
         let two_n = _mm256_castsi256_pd(_mm256_add_epi64(
             _mm256_slli_epi64::<52>(_mm256_castpd_si256(kf)),
             bias,
@@ -1012,8 +1066,8 @@ unsafe fn exp_avx2_body(row: &mut [f64], m: f64) -> f64 {
     let mut acc = _mm256_setzero_pd();
     let ptr = row.as_mut_ptr();
     let mut i = 0;
-    // Two independent vectors per step (latency of the Horner chain); the sums are added in
-    // element order, as in the portable version.
+    // Two independent vectors per step; the sums are added in element order, as in the
+    // portable version.
     while i + 8 <= n4 {
         let e0 = exp4(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i)), mv));
         let e1 = exp4(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i + 4)), mv));
@@ -1031,10 +1085,20 @@ unsafe fn exp_avx2_body(row: &mut [f64], m: f64) -> f64 {
     let mut a = [0.0f64; 4];
     _mm256_storeu_pd(a.as_mut_ptr(), acc);
     let mut s = (a[0] + a[1]) + (a[2] + a[3]);
-    for v in &mut row[n4..] {
-        let e = exp_nonpos(*v - m);
-        *v = e;
-        s += e;
+    if n4 < row.len() {
+        // The last 1–3 values through the vector path too (padding lanes give 0), then added
+        // one by one as in the portable version.
+        let rest = &mut row[n4..];
+        let mut t = [f64::NEG_INFINITY; 4];
+        t[..rest.len()].copy_from_slice(rest);
+        _mm256_storeu_pd(
+            t.as_mut_ptr(),
+            exp4(_mm256_sub_pd(_mm256_loadu_pd(t.as_ptr()), mv)),
+        );
+        for (v, &e) in rest.iter_mut().zip(&t) {
+            *v = e;
+            s += e;
+        }
     }
     s
 }
@@ -1071,27 +1135,50 @@ const EXP_SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²: adding it rounds
 /// ln 2 = LN2_HI + LN2_LO, LN2_HI with 32 leading bits (n·LN2_HI is exact): fdlibm's split.
 const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-/// 1/13!, 1/12!, …, 1/1!, 1/0!: Horner coefficients of the Taylor polynomial of e^r.
-const EXP_POLY: [f64; 14] = [
-    1.0 / 6_227_020_800.0,
-    1.0 / 479_001_600.0,
-    1.0 / 39_916_800.0,
-    1.0 / 3_628_800.0,
-    1.0 / 362_880.0,
-    1.0 / 40_320.0,
-    1.0 / 5_040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
+/// 1/j!, j = 0..=13: the Taylor coefficients of e^r.
+const EXP_TAYLOR: [f64; 14] = [
+    1.0,
+    1.0,
     0.5,
-    1.0,
-    1.0,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
 ];
 
+/// Σ_{j≤13} r^j/j! by Estrin's scheme (pairs, then r², r⁴, r⁸: a dependency chain of 4 FMAs
+/// instead of Horner's 13), for a scalar or a vector type: `fma(a, b, c)` = a·b + c rounded once.
+/// One definition for both, so the AVX2 lanes and the portable code give the same bits.
+#[inline(always)]
+fn exp_poly<V: Copy>(
+    r: V,
+    mul: impl Fn(V, V) -> V,
+    fma: impl Fn(V, V, V) -> V,
+    splat: impl Fn(f64) -> V,
+) -> V {
+    let q = |j: usize| fma(splat(EXP_TAYLOR[j + 1]), r, splat(EXP_TAYLOR[j]));
+    let r2 = mul(r, r);
+    let r4 = mul(r2, r2);
+    let r8 = mul(r4, r4);
+    let s0 = fma(q(2), r2, q(0));
+    let s1 = fma(q(6), r2, q(4));
+    let s2 = fma(q(10), r2, q(8));
+    let t0 = fma(s1, r4, s0);
+    let t1 = fma(q(12), r4, s2);
+    fma(t1, r8, t0)
+}
+
 /// e^t for t ≤ 0 (0 for t ≤ [`EXP_MIN`] or NaN), branch-free: t = n·ln2 + r with |r| ≤ ½ln2, e^r by
-/// its degree-13 Taylor polynomial (truncation < 1e-17), 2ⁿ from the exponent bits. Relative
-/// error ≲ 2e-16 (a few ulps).
+/// its degree-13 Taylor polynomial ([`exp_poly`]; truncation < 1e-17), 2ⁿ from the exponent
+/// bits. Relative error ≲ 2e-16 (a few ulps). `f64::mul_add` rounds once on every machine (in
+/// software where the CPU has no FMA), so the result is the same everywhere.
 #[inline(always)]
 fn exp_nonpos(t: f64) -> f64 {
     let keep = t > EXP_MIN;
@@ -1099,10 +1186,7 @@ fn exp_nonpos(t: f64) -> f64 {
     let kf = tc * std::f64::consts::LOG2_E + EXP_SHIFT;
     let n = kf - EXP_SHIFT;
     let r = (tc - n * LN2_HI) - n * LN2_LO;
-    let mut p = EXP_POLY[0];
-    for &c in &EXP_POLY[1..] {
-        p = p * r + c;
-    }
+    let p = exp_poly(r, |a, b| a * b, f64::mul_add, |v| v);
     // The low bits of kf hold n (two's complement); shifted into the exponent field with the
     // bias: the bits of 2ⁿ (n ∈ [−93, 0], a normal number).
     let two_n = f64::from_bits((kf.to_bits() << 52).wrapping_add(1023u64 << 52));

@@ -178,6 +178,10 @@ impl DiagGmm {
     pub fn inv_vars(&self) -> ArrayView2<'_, f64> {
         self.inv_vars.view()
     }
+    /// ln w − ½·D·ln2π + ½·Σ ln invvar per component (the log-likelihood at the mean).
+    pub(crate) fn log_norm(&self) -> ArrayView1<'_, f64> {
+        self.log_norm.view()
+    }
     /// Kaldi's gconsts: log-likelihood of each weighted component at x = 0
     /// (ln w − ½·D·ln2π + ½·Σ ln invvar − ½·Σ μ²·invvar).
     pub fn gconsts(&self) -> Array1<f64> {

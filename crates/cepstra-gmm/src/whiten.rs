@@ -194,6 +194,117 @@ impl Whitening {
     }
 }
 
+/// The diagonal-covariance E-step in f32 on AVX2+FMA: z_ki = (x_i − μ_ki)·σ_ki⁻¹ and ‖z_k‖² for
+/// 16 frames (transposed, as for [`Whitening`]) and 4 components at a time, summed over i in
+/// increasing order per frame and component.
+pub(crate) struct DiagWhitening {
+    d: usize,
+    k: usize,
+    /// K4×D means (centred), components padded to a multiple of 4 with copies of the last.
+    mu: Vec<f32>,
+    /// K4×D inverse standard deviations, padded likewise.
+    s: Vec<f32>,
+}
+
+impl DiagWhitening {
+    /// From the centred means `mu(c, i)` and inverse standard deviations `s(c, i)`.
+    pub fn new(
+        k: usize,
+        d: usize,
+        mu: impl Fn(usize, usize) -> f64,
+        s: impl Fn(usize, usize) -> f64,
+    ) -> Self {
+        let k4 = k.next_multiple_of(4);
+        let at = |c: usize, i: usize, f: &dyn Fn(usize, usize) -> f64| f(c.min(k - 1), i) as f32;
+        let mut m = Vec::with_capacity(k4 * d);
+        let mut sv = Vec::with_capacity(k4 * d);
+        for c in 0..k4 {
+            for i in 0..d {
+                m.push(at(c, i, &mu));
+                sv.push(at(c, i, &s));
+            }
+        }
+        Self { d, k, mu: m, s: sv }
+    }
+
+    /// ll[f·ld + c] = log_norm[c] − ½·‖z_c(f)‖² for frames f < n and components c < K, from `xt`
+    /// as in [`Whitening::log_likes`].
+    ///
+    /// # Panics
+    /// If the buffers are too small, or the CPU lacks AVX2/FMA.
+    pub fn log_likes(
+        &self,
+        xt: &[f32],
+        stride: usize,
+        n: usize,
+        log_norm: &[f64],
+        ll: &mut [f64],
+        ld: usize,
+    ) {
+        assert!(stride % TILE == 0 && stride >= n && xt.len() >= self.d * stride);
+        assert!(log_norm.len() >= self.k && ld >= self.k);
+        assert!(n == 0 || ll.len() >= (n - 1) * ld + self.k);
+        assert!(
+            Whitening::available(),
+            "the f32 whitening kernel needs AVX2 and FMA"
+        );
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 and FMA are available and every buffer is large enough (asserted above).
+        unsafe {
+            self.log_likes_avx2(xt, stride, n, log_norm, ll, ld)
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(unsafe_op_in_unsafe_fn)]
+    unsafe fn log_likes_avx2(
+        &self,
+        xt: &[f32],
+        stride: usize,
+        n: usize,
+        log_norm: &[f64],
+        ll: &mut [f64],
+        ld: usize,
+    ) {
+        use core::arch::x86_64::*;
+        let d = self.d;
+        let mut ss = [[0.0f32; TILE]; 4];
+        for f0 in (0..n).step_by(TILE) {
+            let xt0 = xt.as_ptr().add(f0);
+            for c0 in (0..self.k).step_by(4) {
+                let mp = self.mu.as_ptr().add(c0 * d);
+                let sp = self.s.as_ptr().add(c0 * d);
+                let mut acc = [_mm256_setzero_ps(); 8];
+                let mut xp = xt0;
+                for i in 0..d {
+                    let x0 = _mm256_loadu_ps(xp);
+                    let x1 = _mm256_loadu_ps(xp.add(8));
+                    for cc in 0..4 {
+                        let m = _mm256_broadcast_ss(&*mp.add(cc * d + i));
+                        let s = _mm256_broadcast_ss(&*sp.add(cc * d + i));
+                        let z0 = _mm256_mul_ps(_mm256_sub_ps(x0, m), s);
+                        let z1 = _mm256_mul_ps(_mm256_sub_ps(x1, m), s);
+                        acc[2 * cc] = _mm256_fmadd_ps(z0, z0, acc[2 * cc]);
+                        acc[2 * cc + 1] = _mm256_fmadd_ps(z1, z1, acc[2 * cc + 1]);
+                    }
+                    xp = xp.add(stride);
+                }
+                for cc in 0..4 {
+                    _mm256_storeu_ps(ss[cc].as_mut_ptr(), acc[2 * cc]);
+                    _mm256_storeu_ps(ss[cc].as_mut_ptr().add(8), acc[2 * cc + 1]);
+                }
+                for (cc, ssc) in ss.iter().enumerate().take(self.k - c0) {
+                    let lnc = log_norm[c0 + cc];
+                    for (f, &s) in ssc.iter().enumerate().take(n - f0) {
+                        *ll.get_unchecked_mut((f0 + f) * ld + c0 + cc) = lnc - 0.5 * s as f64;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// xt[i·stride + f] = xs[f·cols + i] for frames f < n and i < cols (a row-major block of frames,
 /// `cols` a multiple of 8, into the dimension-major layout of [`Whitening::log_likes`]). AVX2 8×8
 /// transposes; the frames after the last full group of 8 element by element.
@@ -283,6 +394,49 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn diag_matches_naive() {
+        if !Whitening::available() {
+            return;
+        }
+        for (k, d, n) in [
+            (1usize, 1usize, 1usize),
+            (3, 5, 17),
+            (9, 39, 40),
+            (4, 13, 33),
+        ] {
+            let mu = |c: usize, i: usize| ((c * 7 + i * 3) % 11) as f64 * 0.2 - 1.0;
+            let s = |c: usize, i: usize| 0.5 + ((c + 2 * i) % 5) as f64 * 0.25;
+            let dw = DiagWhitening::new(k, d, mu, s);
+            let stride = n.next_multiple_of(TILE);
+            let x = |f: usize, i: usize| ((f * 13 + i * 7) % 17) as f32 * 0.125 - 1.0;
+            let mut xt = vec![0.0f32; d * stride];
+            for f in 0..n {
+                for i in 0..d {
+                    xt[i * stride + f] = x(f, i);
+                }
+            }
+            let log_norm: Vec<f64> = (0..k).map(|c| -(c as f64) - 3.0).collect();
+            let ld = k + 1;
+            let mut ll = vec![7.0; n * ld];
+            dw.log_likes(&xt, stride, n, &log_norm, &mut ll, ld);
+            for f in 0..n {
+                for c in 0..k {
+                    let ss: f64 = (0..d)
+                        .map(|i| ((x(f, i) as f64 - mu(c, i)) * s(c, i)).powi(2))
+                        .sum();
+                    let want = log_norm[c] - 0.5 * ss;
+                    let got = ll[f * ld + c];
+                    assert!(
+                        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                        "k={k} d={d} f={f} c={c}: {got} vs {want}"
+                    );
+                }
+                assert_eq!(ll[f * ld + k], 7.0, "padding column written");
+            }
+        }
+    }
 
     #[test]
     fn matches_naive_whitening() {
