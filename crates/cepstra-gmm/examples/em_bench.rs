@@ -9,6 +9,8 @@
 //!     loads every FEATS (tiled T times), then R times: from the given models, I EM iterations of
 //!     every model on its features (after one untimed warm-up). Prints the wall and CPU seconds of
 //!     each repetition, their medians and the average log-likelihood per frame of the last pass.
+//! em_bench peak
+//!     measures this CPU's f64 FMA peak (AVX2, one thread and all threads), as JSON.
 //! em_bench synth FRAMES CLASSES WSPEC
 //!     writes synthetic 39-dim features (16 clusters, seeded) as CLASSES utterances of about
 //!     FRAMES/CLASSES frames each (when no corpus is available).
@@ -67,23 +69,84 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// I iterations of every model; returns the average log-likelihood per frame of the last
-/// accumulation pass of every model (pooled).
+/// I iterations of every model (the models in parallel on rayon's pool, as `train-classes`
+/// trains its classes); returns the average log-likelihood per frame of the last accumulation
+/// pass of every model (pooled in model order).
 fn iterate(pairs: &[(Gmm, Array2<f32>)], iters: usize, opts: &EstimateOptions) -> Res<f64> {
-    let (mut ll, mut n) = (0.0, 0.0);
-    for (g0, x) in pairs {
+    use rayon::prelude::*;
+    let one = |(g0, x): &(Gmm, Array2<f32>)| -> Result<(f64, f64), String> {
         let mut g = g0.clone();
         let mut last = (0.0, 0.0);
         for _ in 0..iters {
             let mut st = GmmStats::for_model(&g);
-            st.accumulate(&g, x.view(), None)?;
+            st.accumulate(&g, x.view(), None)
+                .map_err(|e| e.to_string())?;
             last = (st.total_loglike(), st.num_frames());
-            g = estimate(&st, &g, opts)?.0;
+            g = estimate(&st, &g, opts).map_err(|e| e.to_string())?.0;
         }
-        ll += last.0;
-        n += last.1;
+        Ok(last)
+    };
+    let lasts: Vec<_> = pairs.par_iter().map(one).collect();
+    let (mut ll, mut n) = (0.0, 0.0);
+    for last in lasts {
+        let (l, f) = last?;
+        ll += l;
+        n += f;
     }
     Ok(ll / f64::max(n, 1.0))
+}
+
+/// Measured f64 FMA peak of this CPU in GFLOP/s: 12 independent chains of 4-lane AVX2 FMAs
+/// (8 flops each) for `secs` seconds, on one thread and on every thread at once.
+fn peak(_args: &[String]) -> Res<()> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return Err("peak: the CPU has no AVX2/FMA".into());
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn chains(n: u64) -> f64 {
+            use std::arch::x86_64::*;
+            let mut m = _mm256_set1_pd(0.999_999_9);
+            let c = _mm256_set1_pd(1e-9);
+            let mut a = [_mm256_set1_pd(1.0); 12];
+            for _ in 0..n {
+                for v in a.iter_mut() {
+                    *v = _mm256_fmadd_pd(*v, m, c);
+                }
+                // An empty asm on m: the compiler can neither hoist nor fold the chains.
+                // SAFETY: the asm does nothing.
+                unsafe { std::arch::asm!("/* {0} */", inout(ymm_reg) m, options(nomem, nostack)) };
+            }
+            let mut out = [0.0f64; 4];
+            // SAFETY: out holds 4 doubles.
+            unsafe { _mm256_storeu_pd(out.as_mut_ptr(), a[0]) };
+            out[0]
+        }
+        let run = |n: u64| {
+            let t0 = Instant::now();
+            // SAFETY: AVX2 and FMA are available (checked above).
+            std::hint::black_box(unsafe { chains(n) });
+            n as f64 * 12.0 * 8.0 / t0.elapsed().as_secs_f64() / 1e9
+        };
+        run(10_000_000); // warm-up (clock ramp)
+        let one = (0..3).map(|_| run(50_000_000)).fold(0.0, f64::max);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let all: f64 = (0..3)
+            .map(|_| {
+                std::thread::scope(|s| {
+                    let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| run(50_000_000))).collect();
+                    hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum::<f64>()
+                })
+            })
+            .fold(0.0, f64::max);
+        println!("{{\"avx2_f64_1t\":{one:.1},\"avx2_f64_all\":{all:.1},\"threads\":{threads}}}");
+        Ok(())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    Err("peak: x86-64 only".into())
 }
 
 fn run(args: &[String]) -> Res<()> {
@@ -207,6 +270,7 @@ fn main() -> Res<()> {
         Some("init") => init(&args[1..]),
         Some("run") => run(&args[1..]),
         Some("synth") => synth(&args[1..]),
-        _ => Err("usage: em_bench init|run|synth ... (see the file's doc comment)".into()),
+        Some("peak") => peak(&args[1..]),
+        _ => Err("usage: em_bench init|run|synth|peak ... (see the file's doc comment)".into()),
     }
 }

@@ -655,6 +655,12 @@ pub(crate) fn par_chunks_ordered<R: Send>(
     let mut c0 = 0;
     while c0 < nchunks {
         let c1 = (c0 + window).min(nchunks);
+        if c1 - c0 == 1 {
+            // One chunk: run it here rather than hand it to a pool thread and wait.
+            consume(f(c0 * chunk, (c1 * chunk).min(n))?)?;
+            c0 = c1;
+            continue;
+        }
         let outs: Vec<Result<R>> = (c0..c1)
             .into_par_iter()
             .map(|c| f(c * chunk, ((c + 1) * chunk).min(n)))
