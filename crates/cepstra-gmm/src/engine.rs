@@ -1,18 +1,20 @@
-//! The E-step and M-step kernels: GEMMs over fixed-size blocks of frames (faer, single-threaded
-//! per block), rayon over fixed chunks of blocks, per-chunk f64 accumulators summed in chunk order.
-//! Block and chunk boundaries depend only on (K, D), never on the thread count, so results are
-//! bit-identical for any number of threads.
+//! The E-step and M-step kernels over fixed-size blocks of frames, rayon over fixed chunks of
+//! blocks, per-chunk f64 accumulators summed in chunk order. Block and chunk boundaries depend only
+//! on (K, D), never on the thread count, so results are bit-identical for any number of threads.
 //!
 //! Full covariance, per block X (B×D):
-//! - E-step: one GEMM `[X−c, 1]·W` (B×(D+1) · (D+1)×(K·D)) where W stacks every component's
-//!   U_k = L_k⁻ᵀ over the row −(μ_k−c)ᵀU_k: every whitened residual at once; then the row sums of
-//!   squares, log-normalisers, log-sum-exp (f64). c is the weighted mean of the model's means
-//!   (it keeps f32 products small). The GEMM runs in the feature type (f32 or f64).
-//! - M-step: one f64 GEMM `[X, 1]ᵀ·[r_k∘[X, 1]]_k` ((D+1)×B · B×(K·(D+1))): for every component
-//!   Σr·xxᵀ, Σr·x and Σr in one (D+1)×(D+1) block.
+//! - E-step, f32 features on a CPU with AVX2+FMA: [`Whitening`] (`whiten.rs`), the triangular
+//!   whitening z_k = U_kᵀ(x − μ_k) (U_k = L_k⁻ᵀ) and ‖z_k‖² of 16 frames at a time, skipping the
+//!   zeros below U's diagonal and never storing z. Otherwise (f64 features, or no AVX2/FMA): one
+//!   faer GEMM `[X−c, 1]·W` (B×(D+1) · (D+1)×(K·D)) where W stacks every U_k over the row
+//!   −(μ_k−c)ᵀU_k, then the row sums of squares. Both work on x − c, c the weighted mean of the
+//!   model's means (it keeps f32 products small); log-sum-exp in f64.
+//! - M-step: per component, the frames with a non-zero posterior (posteriors below 2⁻⁵³ are 0),
+//!   gathered by number into an f64 register-tiled kernel over the lower triangle of
+//!   Σr·[x,1][x,1]ᵀ: Σr·xxᵀ, Σr·x and Σr in one (D+1)×(D+1) block.
 //!
-//! Diagonal covariance: `[X, X², 1]·[M/V; −½/V; g]` (f64, natural parameters) for the E-step and
-//! `Rᵀ·[X, X², 1]` for the M-step.
+//! Diagonal covariance: E-step by [`DiagWhitening`] ((x − μ)/σ in f32, AVX2+FMA) or the f64 tile
+//! GEMM `[X, X², 1]·[M/V; −½/V; g]` (natural parameters); M-step `Rᵀ·[X, X², 1]` (f64 tiles).
 
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{ArrayView1, ArrayView2, Axis};
@@ -123,14 +125,23 @@ fn block_size(work_per_frame: usize) -> usize {
 }
 
 impl<T: Elem> Prepared<T> {
+    /// The model prepared with the f32 AVX2 kernels when T is f32 and the CPU has AVX2 and FMA.
     pub fn new(gmm: &Gmm) -> Self {
+        Self::with_kernels(gmm, Whitening::available())
+    }
+
+    /// `f32_kernels` false: the f64 tile GEMM (diagonal) or faer's GEMM (full) whatever T is
+    /// (the portable path, also what f64 features use).
+    pub fn with_kernels(gmm: &Gmm, f32_kernels: bool) -> Self {
         match gmm {
-            Gmm::Diag(g) => Self::diag(g),
-            Gmm::Full(g) => Self::full(g),
+            Gmm::Diag(g) => Self::diag(g, f32_kernels),
+            Gmm::Full(g) => Self::full(g, f32_kernels),
         }
     }
 
-    pub fn diag(g: &DiagGmm) -> Self {
+    /// A diagonal model ([`Self::with_kernels`]).
+    pub fn diag(g: &DiagGmm, f32_kernels: bool) -> Self {
+        let fast = T::IS_F32 && f32_kernels;
         let (k, d) = (g.num_gauss(), g.dim());
         let cols = 2 * d + 1;
         let k8 = k.next_multiple_of(8);
@@ -144,7 +155,7 @@ impl<T: Elem> Prepared<T> {
             }
             w[2 * d * k8 + c] = gc[c];
         }
-        let fast = (T::IS_F32 && Whitening::available()).then(|| {
+        let fast = fast.then(|| {
             let center = weighted_center(g.weights(), g.means());
             let kernel = DiagWhitening::new(
                 k,
@@ -164,7 +175,9 @@ impl<T: Elem> Prepared<T> {
         }
     }
 
-    pub fn full(g: &FullGmm) -> Self {
+    /// A full-covariance model ([`Self::with_kernels`]).
+    pub fn full(g: &FullGmm, f32_kernels: bool) -> Self {
+        let fast = T::IS_F32 && f32_kernels;
         let (k, d) = (g.num_gauss(), g.dim());
         let center = weighted_center(g.weights(), g.means());
         let kd = k * d;
@@ -179,8 +192,8 @@ impl<T: Elem> Prepared<T> {
                 offs[c * d + j] = off;
             }
         }
-        let tri = (T::IS_F32 && Whitening::available())
-            .then(|| Whitening::new(k, d, |c, i, j| u[[c, i, j]], |c, j| offs[c * d + j]));
+        let tri =
+            fast.then(|| Whitening::new(k, d, |c, i, j| u[[c, i, j]], |c, j| offs[c * d + j]));
         let mut w = Vec::new();
         if tri.is_none() {
             w = vec![T::from_f64(0.0); (d + 1) * kd];
@@ -193,7 +206,17 @@ impl<T: Elem> Prepared<T> {
                 }
             }
         }
-        let block = block_size(k * d);
+        // The f32 kernel's buffers per frame: [x, 1] in f64 (M-step), the centred frame twice in
+        // f32 (rows, transposed), the K log-likelihoods: a block of them stays in L2 (≈ 192 KB)
+        // while every component's M-step passes over it. (The dense GEMM path sizes its block
+        // by the B×K·D product instead.) Block sizes change no result: see `run_chunk`.
+        let block = if tri.is_some() {
+            (196_608 / (8 * (syrk_cols(d) + d.next_multiple_of(8) + k)))
+                .clamp(whiten::TILE, 2048)
+                .next_multiple_of(whiten::TILE)
+        } else {
+            block_size(k * d)
+        };
         Self {
             k,
             d,
@@ -258,7 +281,10 @@ impl<T: Elem> Prepared<T> {
         }
     }
 
-    /// Runs the kernels over frames `x` (rows), frame numbers starting at `base`.
+    /// Runs the kernels over frames `x` (rows), frame numbers starting at `base`, block by
+    /// block. The block size changes no bit of the result: a frame's log-likelihoods depend on
+    /// the frame alone, and every accumulator element is one chain of FMAs over the frames in
+    /// order (the kernels load and store the accumulators between blocks).
     pub fn run_chunk(
         &self,
         x: ArrayView2<'_, T>,
@@ -1206,6 +1232,63 @@ fn exp_nonpos(t: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The f32 kernels (triangular whitening, diagonal whitening) against the portable GEMM
+    /// path on the same frames: per-frame log-likelihoods and statistics.
+    #[test]
+    fn f32_kernels_match_portable_path() {
+        use crate::model::Gmm;
+        use crate::CovarianceType;
+        use ndarray::{Array1, Array2, Array3};
+        if !Whitening::available() {
+            return;
+        }
+        let (k, d, n) = (6usize, 39usize, 3001usize);
+        let val = |a: usize, b: usize, m: usize| ((a * 31 + b * 17) % m) as f64 / m as f64 - 0.5;
+        let x = Array2::<f32>::from_shape_fn((n, d), |(f, i)| {
+            (3.0 * val(f % 7, i, 13) + val(f, i, 101)) as f32
+        });
+        let weights = Array1::from_iter((0..k).map(|c| 1.0 + c as f64));
+        let weights = &weights / weights.sum();
+        let means = Array2::from_shape_fn((k, d), |(c, i)| 3.0 * val(c, i, 13));
+        for cov in [CovarianceType::Full, CovarianceType::Diag] {
+            let covars = Array3::from_shape_fn((k, d, d), |(c, i, j)| {
+                let off = if cov == CovarianceType::Full {
+                    0.005 * val(c + i, j, 7)
+                } else {
+                    0.0
+                };
+                if i == j {
+                    0.3 + 0.1 * (c as f64) + 0.01 * i as f64
+                } else {
+                    off * (i.min(j) % 3 == 0) as u8 as f64
+                }
+            });
+            let g = Gmm::from_params(cov, weights.clone(), means.clone(), covars).unwrap();
+            let fast = Prepared::<f32>::with_kernels(&g, true);
+            let portable = Prepared::<f32>::with_kernels(&g, false);
+            for want in [Want::CompLl, Want::Stats] {
+                let a = fast.run_chunk(x.view(), None, 0, want).unwrap();
+                let b = portable.run_chunk(x.view(), None, 0, want).unwrap();
+                let close = |u: &[f64], v: &[f64], tol: f64| {
+                    assert_eq!(u.len(), v.len());
+                    let scale = v.iter().fold(1.0f64, |m, y| m.max(y.abs()));
+                    let worst = u
+                        .iter()
+                        .zip(v)
+                        .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+                    assert!(
+                        worst <= tol * scale,
+                        "{cov:?} {:?}: {worst:e} of {scale:e}",
+                        want as u8
+                    );
+                };
+                close(&a.per_comp, &b.per_comp, 1e-6);
+                close(&a.acc, &b.acc, 1e-6);
+                assert!((a.loglike - b.loglike).abs() <= 1e-6 * b.loglike.abs());
+            }
+        }
+    }
 
     #[test]
     fn exp_matches_libm() {

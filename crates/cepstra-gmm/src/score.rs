@@ -181,7 +181,7 @@ impl DiagGmm {
     /// Log-likelihood of one frame.
     pub fn log_likelihood(&self, frame: ArrayView1<'_, f32>) -> Result<f64> {
         let x = frame.mapv(|v| v as f64).insert_axis(ndarray::Axis(0));
-        Ok(frame_lls(&Prepared::<f64>::diag(self), x.view())?[0])
+        Ok(frame_lls(&Prepared::<f64>::diag(self, false), x.view())?[0])
     }
 }
 
@@ -189,6 +189,6 @@ impl FullGmm {
     /// Log-likelihood of one frame.
     pub fn log_likelihood(&self, frame: ArrayView1<'_, f32>) -> Result<f64> {
         let x = frame.mapv(|v| v as f64).insert_axis(ndarray::Axis(0));
-        Ok(frame_lls(&Prepared::<f64>::full(self), x.view())?[0])
+        Ok(frame_lls(&Prepared::<f64>::full(self, false), x.view())?[0])
     }
 }
