@@ -194,14 +194,15 @@ impl Whitening {
     }
 }
 
-/// The diagonal-covariance E-step in f32 on AVX2+FMA: z_ki = (x_i − μ_ki)·σ_ki⁻¹ and ‖z_k‖² for
-/// 16 frames (transposed, as for [`Whitening`]) and 4 components at a time, summed over i in
-/// increasing order per frame and component.
+/// The diagonal-covariance E-step in f32 on AVX2+FMA: z_ki = x_i·σ_ki⁻¹ − μ_ki·σ_ki⁻¹ (one FMA,
+/// the product μ·σ⁻¹ rounded once to f32, as the full kernel's offsets) and ‖z_k‖² for 16 frames
+/// (transposed, as for [`Whitening`]) and 4 components at a time, summed over i in increasing
+/// order per frame and component.
 pub(crate) struct DiagWhitening {
     d: usize,
     k: usize,
-    /// K4×D means (centred), components padded to a multiple of 4 with copies of the last.
-    mu: Vec<f32>,
+    /// K4×D −μ·σ⁻¹ (centred means), components padded to a multiple of 4 with copies of the last.
+    neg_ms: Vec<f32>,
     /// K4×D inverse standard deviations, padded likewise.
     s: Vec<f32>,
 }
@@ -215,16 +216,21 @@ impl DiagWhitening {
         s: impl Fn(usize, usize) -> f64,
     ) -> Self {
         let k4 = k.next_multiple_of(4);
-        let at = |c: usize, i: usize, f: &dyn Fn(usize, usize) -> f64| f(c.min(k - 1), i) as f32;
-        let mut m = Vec::with_capacity(k4 * d);
+        let mut neg_ms = Vec::with_capacity(k4 * d);
         let mut sv = Vec::with_capacity(k4 * d);
         for c in 0..k4 {
+            let c = c.min(k - 1);
             for i in 0..d {
-                m.push(at(c, i, &mu));
-                sv.push(at(c, i, &s));
+                neg_ms.push((-mu(c, i) * s(c, i)) as f32);
+                sv.push(s(c, i) as f32);
             }
         }
-        Self { d, k, mu: m, s: sv }
+        Self {
+            d,
+            k,
+            neg_ms,
+            s: sv,
+        }
     }
 
     /// ll[f·ld + c] = log_norm[c] − ½·‖z_c(f)‖² for frames f < n and components c < K, from `xt`
@@ -269,11 +275,10 @@ impl DiagWhitening {
     ) {
         use core::arch::x86_64::*;
         let d = self.d;
-        let mut ss = [[0.0f32; TILE]; 4];
         for f0 in (0..n).step_by(TILE) {
             let xt0 = xt.as_ptr().add(f0);
             for c0 in (0..self.k).step_by(4) {
-                let mp = self.mu.as_ptr().add(c0 * d);
+                let mp = self.neg_ms.as_ptr().add(c0 * d);
                 let sp = self.s.as_ptr().add(c0 * d);
                 let mut acc = [_mm256_setzero_ps(); 8];
                 let mut xp = xt0;
@@ -283,21 +288,55 @@ impl DiagWhitening {
                     for cc in 0..4 {
                         let m = _mm256_broadcast_ss(&*mp.add(cc * d + i));
                         let s = _mm256_broadcast_ss(&*sp.add(cc * d + i));
-                        let z0 = _mm256_mul_ps(_mm256_sub_ps(x0, m), s);
-                        let z1 = _mm256_mul_ps(_mm256_sub_ps(x1, m), s);
+                        let z0 = _mm256_fmadd_ps(x0, s, m);
+                        let z1 = _mm256_fmadd_ps(x1, s, m);
                         acc[2 * cc] = _mm256_fmadd_ps(z0, z0, acc[2 * cc]);
                         acc[2 * cc + 1] = _mm256_fmadd_ps(z1, z1, acc[2 * cc + 1]);
                     }
                     xp = xp.add(stride);
                 }
-                for cc in 0..4 {
-                    _mm256_storeu_ps(ss[cc].as_mut_ptr(), acc[2 * cc]);
-                    _mm256_storeu_ps(ss[cc].as_mut_ptr().add(8), acc[2 * cc + 1]);
-                }
-                for (cc, ssc) in ss.iter().enumerate().take(self.k - c0) {
-                    let lnc = log_norm[c0 + cc];
-                    for (f, &s) in ssc.iter().enumerate().take(n - f0) {
-                        *ll.get_unchecked_mut((f0 + f) * ld + c0 + cc) = lnc - 0.5 * s as f64;
+                // ll = log_norm − ½·ss in f64, 4 frames × 4 components at a time, transposed
+                // so that each frame's 4 components are one store.
+                let kc = (self.k - c0).min(4);
+                let mut lnv = [0.0f64; 4];
+                lnv[..kc].copy_from_slice(&log_norm[c0..c0 + kc]);
+                let half = _mm256_set1_pd(-0.5);
+                for q in 0..4 {
+                    let fq = f0 + 4 * q;
+                    if fq >= n {
+                        break;
+                    }
+                    // Frames fq..fq+4 of component cc: lanes 4(q%2).. of register 2cc + q/2.
+                    let v = |cc: usize| {
+                        let r = acc[2 * cc + q / 2];
+                        let h = if q % 2 == 0 {
+                            _mm256_castps256_ps128(r)
+                        } else {
+                            _mm256_extractf128_ps::<1>(r)
+                        };
+                        _mm256_fmadd_pd(half, _mm256_cvtps_pd(h), _mm256_set1_pd(lnv[cc]))
+                    };
+                    let (v0, v1, v2, v3) = (v(0), v(1), v(2), v(3));
+                    // 4×4 transpose: row f = [v0[f], v1[f], v2[f], v3[f]].
+                    let t0 = _mm256_unpacklo_pd(v0, v1);
+                    let t1 = _mm256_unpackhi_pd(v0, v1);
+                    let t2 = _mm256_unpacklo_pd(v2, v3);
+                    let t3 = _mm256_unpackhi_pd(v2, v3);
+                    let rows = [
+                        _mm256_permute2f128_pd::<0x20>(t0, t2),
+                        _mm256_permute2f128_pd::<0x20>(t1, t3),
+                        _mm256_permute2f128_pd::<0x31>(t0, t2),
+                        _mm256_permute2f128_pd::<0x31>(t1, t3),
+                    ];
+                    for (f, &row) in rows.iter().enumerate().take(n - fq) {
+                        let dst = ll.as_mut_ptr().add((fq + f) * ld + c0);
+                        if kc == 4 {
+                            _mm256_storeu_pd(dst, row);
+                        } else {
+                            let mut tmp = [0.0f64; 4];
+                            _mm256_storeu_pd(tmp.as_mut_ptr(), row);
+                            std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, kc);
+                        }
                     }
                 }
             }
