@@ -677,7 +677,9 @@ pub(crate) fn par_chunks_ordered<R: Send>(
 ) -> Result<()> {
     let chunk = chunk.max(1);
     let nchunks = n.div_ceil(chunk);
-    let window = (rayon::current_num_threads().max(1) * 2).max(1);
+    // Up to 8 chunks per thread in flight between two ordered hand-overs: enough to keep the
+    // threads busy past the uneven ends of a window, few enough to bound the chunk outputs held.
+    let window = (rayon::current_num_threads().max(1) * 8).max(1);
     let mut c0 = 0;
     while c0 < nchunks {
         let c1 = (c0 + window).min(nchunks);
