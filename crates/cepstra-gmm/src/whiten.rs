@@ -109,13 +109,7 @@ impl Whitening {
         ll: &mut [f64],
         ld: usize,
     ) {
-        assert!(stride % TILE == 0 && stride >= n && xt.len() >= self.d * stride);
-        assert!(log_norm.len() >= self.k && ld >= self.k);
-        assert!(n == 0 || ll.len() >= (n - 1) * ld + self.k);
-        assert!(
-            Self::available(),
-            "the f32 whitening kernel needs AVX2 and FMA"
-        );
+        check_log_likes(self.d, self.k, xt, stride, n, log_norm, ll, ld);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX2 and FMA are available and every buffer is large enough (asserted above).
         unsafe {
@@ -194,6 +188,28 @@ impl Whitening {
     }
 }
 
+/// The preconditions of both kernels' `log_likes` (D rows of `stride` frames in `xt`, K
+/// log-normalisers, n rows of `ld` in `ll`, AVX2 and FMA).
+#[allow(clippy::too_many_arguments)]
+fn check_log_likes(
+    d: usize,
+    k: usize,
+    xt: &[f32],
+    stride: usize,
+    n: usize,
+    log_norm: &[f64],
+    ll: &[f64],
+    ld: usize,
+) {
+    assert!(stride % TILE == 0 && stride >= n && xt.len() >= d * stride);
+    assert!(log_norm.len() >= k && ld >= k);
+    assert!(n == 0 || ll.len() >= (n - 1) * ld + k);
+    assert!(
+        Whitening::available(),
+        "the f32 whitening kernel needs AVX2 and FMA"
+    );
+}
+
 /// The diagonal-covariance E-step in f32 on AVX2+FMA: z_ki = x_i·σ_ki⁻¹ − μ_ki·σ_ki⁻¹ (one FMA,
 /// the product μ·σ⁻¹ rounded once to f32, as the full kernel's offsets) and ‖z_k‖² for 16 frames
 /// (transposed, as for [`Whitening`]) and 4 components at a time, summed over i in increasing
@@ -247,13 +263,7 @@ impl DiagWhitening {
         ll: &mut [f64],
         ld: usize,
     ) {
-        assert!(stride % TILE == 0 && stride >= n && xt.len() >= self.d * stride);
-        assert!(log_norm.len() >= self.k && ld >= self.k);
-        assert!(n == 0 || ll.len() >= (n - 1) * ld + self.k);
-        assert!(
-            Whitening::available(),
-            "the f32 whitening kernel needs AVX2 and FMA"
-        );
+        check_log_likes(self.d, self.k, xt, stride, n, log_norm, ll, ld);
         #[cfg(target_arch = "x86_64")]
         // SAFETY: AVX2 and FMA are available and every buffer is large enough (asserted above).
         unsafe {
@@ -413,6 +423,8 @@ unsafe fn transpose_avx2(xs: &[f32], cols: usize, n8: usize, xt: &mut [f32], str
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn transpose_frames_matches_naive() {
         for (cols, n) in [(8usize, 1usize), (8, 8), (16, 13), (40, 37), (40, 64)] {
@@ -432,7 +444,42 @@ mod tests {
         }
     }
 
-    use super::*;
+    /// Test frame f, dimension i.
+    fn x(f: usize, i: usize) -> f32 {
+        ((f * 13 + i * 7) % 17) as f32 * 0.125 - 1.0
+    }
+
+    /// Runs `kernel(xt, stride, log_norm, ll, ld)` on n frames [`x`] of dimension d and compares
+    /// every log-likelihood with log_norm − ½·`naive_ss(f, c)`; the padding column of ll must
+    /// stay untouched.
+    fn check_kernel(
+        (k, d, n): (usize, usize, usize),
+        kernel: impl Fn(&[f32], usize, &[f64], &mut [f64], usize),
+        naive_ss: impl Fn(usize, usize) -> f64,
+    ) {
+        let stride = n.next_multiple_of(TILE);
+        let mut xt = vec![0.0f32; d * stride];
+        for f in 0..n {
+            for i in 0..d {
+                xt[i * stride + f] = x(f, i);
+            }
+        }
+        let log_norm: Vec<f64> = (0..k).map(|c| -(c as f64) - 3.0).collect();
+        let ld = k + 1;
+        let mut ll = vec![7.0; n * ld];
+        kernel(&xt, stride, &log_norm, &mut ll, ld);
+        for f in 0..n {
+            for c in 0..k {
+                let want = log_norm[c] - 0.5 * naive_ss(f, c);
+                let got = ll[f * ld + c];
+                assert!(
+                    (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "k={k} d={d} f={f} c={c}: {got} vs {want}"
+                );
+            }
+            assert_eq!(ll[f * ld + k], 7.0, "padding column written");
+        }
+    }
 
     #[test]
     fn diag_matches_naive() {
@@ -448,32 +495,15 @@ mod tests {
             let mu = |c: usize, i: usize| ((c * 7 + i * 3) % 11) as f64 * 0.2 - 1.0;
             let s = |c: usize, i: usize| 0.5 + ((c + 2 * i) % 5) as f64 * 0.25;
             let dw = DiagWhitening::new(k, d, mu, s);
-            let stride = n.next_multiple_of(TILE);
-            let x = |f: usize, i: usize| ((f * 13 + i * 7) % 17) as f32 * 0.125 - 1.0;
-            let mut xt = vec![0.0f32; d * stride];
-            for f in 0..n {
-                for i in 0..d {
-                    xt[i * stride + f] = x(f, i);
-                }
-            }
-            let log_norm: Vec<f64> = (0..k).map(|c| -(c as f64) - 3.0).collect();
-            let ld = k + 1;
-            let mut ll = vec![7.0; n * ld];
-            dw.log_likes(&xt, stride, n, &log_norm, &mut ll, ld);
-            for f in 0..n {
-                for c in 0..k {
-                    let ss: f64 = (0..d)
+            check_kernel(
+                (k, d, n),
+                |xt, stride, log_norm, ll, ld| dw.log_likes(xt, stride, n, log_norm, ll, ld),
+                |f, c| {
+                    (0..d)
                         .map(|i| ((x(f, i) as f64 - mu(c, i)) * s(c, i)).powi(2))
-                        .sum();
-                    let want = log_norm[c] - 0.5 * ss;
-                    let got = ll[f * ld + c];
-                    assert!(
-                        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                        "k={k} d={d} f={f} c={c}: {got} vs {want}"
-                    );
-                }
-                assert_eq!(ll[f * ld + k], 7.0, "padding column written");
-            }
+                        .sum()
+                },
+            );
         }
     }
 
@@ -498,36 +528,19 @@ mod tests {
             };
             let off = |c: usize, j: usize| ((c + 2 * j) % 5) as f64 * 0.3 - 0.6;
             let wh = Whitening::new(k, d, u, off);
-            let stride = n.next_multiple_of(TILE);
-            let x = |f: usize, i: usize| ((f * 13 + i * 7) % 17) as f32 * 0.125 - 1.0;
-            let mut xt = vec![0.0f32; d * stride];
-            for f in 0..n {
-                for i in 0..d {
-                    xt[i * stride + f] = x(f, i);
-                }
-            }
-            let log_norm: Vec<f64> = (0..k).map(|c| -(c as f64) - 3.0).collect();
-            let ld = k + 1;
-            let mut ll = vec![7.0; n * ld];
-            wh.log_likes(&xt, stride, n, &log_norm, &mut ll, ld);
-            for f in 0..n {
-                for c in 0..k {
-                    let ss: f64 = (0..d)
+            check_kernel(
+                (k, d, n),
+                |xt, stride, log_norm, ll, ld| wh.log_likes(xt, stride, n, log_norm, ll, ld),
+                |f, c| {
+                    (0..d)
                         .map(|j| {
                             let z = off(c, j)
                                 + (0..=j).map(|i| u(c, i, j) * x(f, i) as f64).sum::<f64>();
                             z * z
                         })
-                        .sum();
-                    let want = log_norm[c] - 0.5 * ss;
-                    let got = ll[f * ld + c];
-                    assert!(
-                        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                        "k={k} d={d} f={f} c={c}: {got} vs {want}"
-                    );
-                }
-                assert_eq!(ll[f * ld + k], 7.0, "padding column written");
-            }
+                        .sum()
+                },
+            );
         }
     }
 }
