@@ -108,6 +108,43 @@ pub trait FeatureComputer: Send + Sync {
         Ok(out)
     }
 
+    /// Kaldi's `OfflineFeatureTpl::ComputeFeatures`: the features of `wave` recorded at
+    /// `samp_freq` Hz. At the options' `samp_freq` this is
+    /// [`compute_with_seed`](Self::compute_with_seed); at another rate the waveform is first
+    /// resampled ([`resample_waveform`](crate::resample_waveform), Kaldi's `LinearResample`)
+    /// when `allow_downsample` (a higher rate) or `allow_upsample` (a lower one) allows it.
+    ///
+    /// # Errors
+    /// [`Error::SampleRateMismatch`] when the resampling needed is not allowed;
+    /// [`Error::Resample`] for a rate that is not a whole number of Hz;
+    /// [`Error::NonFiniteSample`] if `wave` holds NaN or infinity.
+    fn compute_waveform(&self, wave: &[f32], samp_freq: f32, seed: u64) -> Result<Array2<f32>> {
+        let opts = self.frame_options();
+        let target = opts.samp_freq;
+        if samp_freq == target {
+            return self.compute_with_seed(wave, seed);
+        }
+        if target < samp_freq && !opts.allow_downsample {
+            return Err(Error::SampleRateMismatch {
+                wave: samp_freq,
+                expected: target,
+                option: "--allow-downsample",
+            });
+        }
+        if target > samp_freq && !opts.allow_upsample {
+            return Err(Error::SampleRateMismatch {
+                wave: samp_freq,
+                expected: target,
+                option: "--allow-upsample",
+            });
+        }
+        if let Some(index) = first_non_finite(wave) {
+            return Err(Error::NonFiniteSample { index });
+        }
+        let resampled = crate::resample_waveform(samp_freq, wave, target)?;
+        self.compute_with_seed(&resampled, seed)
+    }
+
     /// Computes the features of `wave` with the dither seed of the options
     /// (`frame_opts.dither_seed`); see [`utterance_seed`] for a per-utterance seed.
     ///

@@ -136,6 +136,27 @@ pub enum Error {
         /// Number of frames.
         frames: usize,
     },
+    /// The waveform's sample rate differs from `--sample-frequency` and resampling that way is
+    /// not allowed.
+    #[error("waveform sample rate {wave} Hz but --sample-frequency={expected}: give the audio's rate, resample it (e.g. sox in wav.scp), or use {option}=true")]
+    SampleRateMismatch {
+        /// The waveform's rate.
+        wave: f32,
+        /// `--sample-frequency`.
+        expected: f32,
+        /// The option that would allow resampling (`--allow-downsample` or `--allow-upsample`).
+        option: &'static str,
+    },
+    /// Resampling between two rates is impossible.
+    #[error("cannot resample from {from} Hz to {to} Hz: {reason}")]
+    Resample {
+        /// Input rate.
+        from: f32,
+        /// Output rate.
+        to: f32,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

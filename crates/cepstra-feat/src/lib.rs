@@ -55,9 +55,11 @@ mod dither;
 mod error;
 mod fbank;
 mod fft;
+mod frontend;
 mod mel;
 mod mfcc;
 mod options;
+mod resample;
 mod window;
 
 pub use cmvn::{acc_cmvn_stats, apply_cmvn, apply_cmvn_reverse, CmvnStats};
@@ -66,12 +68,14 @@ pub use deltas::{compute_deltas, DeltaFeatures};
 pub use dither::DitherNoise;
 pub use error::{Error, Result};
 pub use fbank::Fbank;
+pub use frontend::{CmvnMode, FeatureOptions, FrontEnd, FrontEndOptions};
 pub use mel::{inverse_mel_scale, mel_scale, MelBanks};
 pub use mfcc::Mfcc;
 pub use options::{
     DeltaFeaturesOptions, FbankOptions, FrameExtractionOptions, MelBanksOptions, MfccOptions,
     WindowType,
 };
+pub use resample::{resample_waveform, LinearResample};
 pub use window::{
     extract_window, first_sample_of_frame, num_frames, FeatureWindowFunction, ENERGY_EPSILON,
 };
@@ -96,6 +100,9 @@ mod tests {
         assert_send_sync::<MfccOptions>();
         assert_send_sync::<FbankOptions>();
         assert_send_sync::<Box<dyn FeatureComputer>>();
+        assert_send_sync::<FrontEnd>();
+        assert_send_sync::<FrontEndOptions>();
+        assert_send_sync::<LinearResample>();
     }
 
     #[test]

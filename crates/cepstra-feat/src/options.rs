@@ -144,6 +144,18 @@ pub struct FrameExtractionOptions {
         action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
         value_name = "BOOL"))]
     pub snip_edges: bool,
+    /// If true, allow the input waveform to have a higher frequency than the specified
+    /// --sample-frequency (and we'll downsample)
+    #[cfg_attr(feature = "clap", arg(long = "allow-downsample", default_value_t = false,
+        action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+        value_name = "BOOL"))]
+    pub allow_downsample: bool,
+    /// If true, allow the input waveform to have a lower frequency than the specified
+    /// --sample-frequency (and we'll upsample)
+    #[cfg_attr(feature = "clap", arg(long = "allow-upsample", default_value_t = false,
+        action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true",
+        value_name = "BOOL"))]
+    pub allow_upsample: bool,
 }
 
 impl Default for FrameExtractionOptions {
@@ -160,6 +172,8 @@ impl Default for FrameExtractionOptions {
             round_to_power_of_two: true,
             blackman_coeff: 0.42,
             snip_edges: true,
+            allow_downsample: false,
+            allow_upsample: false,
         }
     }
 }
