@@ -161,6 +161,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Features that do not come from the model set's recorded front-end.
+    #[error("{what}: {reason}; make the features with the model's pipeline (`cepstra gmm-info MODEL` shows it), or pass --ignore-frontend to use them anyway")]
+    FrontEnd {
+        /// The features (rspecifier).
+        what: String,
+        /// Which step differs.
+        reason: String,
+    },
     /// A malformed model set.
     #[error("bad model set {path}: {reason}")]
     ModelSetFormat {

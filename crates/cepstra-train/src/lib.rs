@@ -66,7 +66,9 @@ pub use acc::{ClassAcc, ClassAccs, ACC_MAGIC, ACC_VERSION};
 pub use data::{ClassData, TrainingData, Utterance};
 pub use error::{Error, Result};
 pub use exact::ExactStats;
-pub use modelset::{Candidate, ClassModel, ModelSet, Selection, MODELSET_FORMAT, MODELSET_VERSION};
+pub use modelset::{
+    is_model_set, Candidate, ClassModel, ModelSet, Selection, MODELSET_FORMAT, MODELSET_VERSION,
+};
 pub use options::{
     apply_overrides, default_estimate_options, default_fit_options, frames_per_component,
     max_components, Criterion, Overrides, TrainOptions,

@@ -3,12 +3,15 @@
 //! ```text
 //! {
 //!   "format": "cepstra-modelset",
-//!   "version": 1,
+//!   "version": 2,                         1 is read too (it has no "frontend")
 //!   "options": {<FitOptions fields: num_gauss, covariance, num_iters, tol, init, ..., seed,
 //!               "estimate": {<EstimateOptions>}>, "select_k": [..], "criterion": "bic"|"heldout"},
 //!   "seed": S,
 //!   "iteration": N,                       EM passes done since the initialisation
 //!   "dim": D,
+//!   "frontend": null | {<cepstra_feat::FrontEndOptions: "features": {"type": "mfcc"|"fbank",
+//!                 <compute-*-feats options>}, "cmvn": "none"|"utterance"|"speaker",
+//!                 "norm_vars": false, "deltas": null | {"order": 2, "window": 2}>},
 //!   "classes": [                          C-locale (byte) order of the labels, one line each
 //!     {"label": "1", "num_utts": 30, "num_frames": 1712, "num_gauss": 5,
 //!      "num_gauss_requested": 5,          differs when the class had too few frames
@@ -29,6 +32,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cepstra_feat::FrontEndOptions;
 use cepstra_gmm::{FitOptions, Gmm};
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +41,8 @@ use crate::options::{apply_overrides, Criterion, Overrides, TrainOptions};
 
 /// The `"format"` of a model set.
 pub const MODELSET_FORMAT: &str = "cepstra-modelset";
-/// The version written (and the only one read).
-pub const MODELSET_VERSION: u32 = 1;
+/// The version written; version 1 (no front-end record) is read too.
+pub const MODELSET_VERSION: u32 = 2;
 
 /// One candidate of `--select-k`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +118,9 @@ pub struct ModelSet {
     pub iteration: usize,
     /// Classes in C-locale order of their labels.
     pub classes: Vec<ClassModel>,
+    /// The feature pipeline the models were trained on (`None`: not recorded, e.g. a version-1
+    /// file or features of unknown origin).
+    pub frontend: Option<FrontEndOptions>,
 }
 
 /// One class's record; `M` is the model: a JSON value when writing, the raw JSON text when
@@ -145,6 +152,8 @@ struct ModelSetJson {
     iteration: usize,
     #[serde(default)]
     dim: Option<usize>,
+    #[serde(default)]
+    frontend: Option<FrontEndOptions>,
     classes: Vec<ClassJson<Box<serde_json::value::RawValue>>>,
 }
 
@@ -157,6 +166,7 @@ impl ModelSet {
             options,
             iteration: 0,
             classes,
+            frontend: None,
         };
         set.check("model set")?;
         Ok(set)
@@ -202,7 +212,68 @@ impl ModelSet {
                 )));
             }
         }
+        if let Some(fe) = &self.frontend {
+            if fe.dim() != dim {
+                return Err(bad(format!(
+                    "the recorded front-end ({}) gives dimension {}, the models have {dim}",
+                    fe.describe(),
+                    fe.dim()
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The model set with `frontend` recorded as the pipeline its features came from.
+    ///
+    /// # Errors
+    /// [`Error::FrontEnd`] when the pipeline's dimension is not the models'.
+    pub fn with_frontend(mut self, frontend: Option<FrontEndOptions>) -> Result<ModelSet> {
+        if let Some(fe) = &frontend {
+            if let Some(reason) = fe.explain_dim(self.dim()) {
+                return Err(Error::FrontEnd {
+                    what: "the training features".into(),
+                    reason,
+                });
+            }
+        }
+        self.frontend = frontend;
+        Ok(self)
+    }
+
+    /// Checks features for these models against the recorded front-end: their dimension
+    /// `dim`, and the pipeline that made them when it is known (`declared`). The error says which
+    /// step differs; `what` names the features in it. Nothing is checked when no front-end is
+    /// recorded (the scorer still checks the dimension).
+    ///
+    /// # Errors
+    /// [`Error::FrontEnd`] when the dimension or a step of the pipeline differs.
+    pub fn check_frontend(
+        &self,
+        what: &str,
+        dim: usize,
+        declared: Option<&FrontEndOptions>,
+    ) -> Result<()> {
+        let Some(fe) = &self.frontend else {
+            return Ok(());
+        };
+        let mismatch = |reason: String| Error::FrontEnd {
+            what: what.to_string(),
+            reason,
+        };
+        if let Some(d) = declared {
+            let diffs = d.differences(fe);
+            if !diffs.is_empty() {
+                return Err(mismatch(format!(
+                    "their pipeline differs from the model's: {} (\"here\" = the features, \"there\" = the model)",
+                    diffs.join("; ")
+                )));
+            }
+        }
+        match fe.explain_dim(dim) {
+            Some(reason) => Err(mismatch(reason)),
+            None => Ok(()),
+        }
     }
 
     /// The class labels, in order.
@@ -253,6 +324,10 @@ impl ModelSet {
         out.push_str(&format!("  \"seed\": {},\n", self.seed()));
         out.push_str(&format!("  \"iteration\": {},\n", self.iteration));
         out.push_str(&format!("  \"dim\": {},\n", self.dim()));
+        out.push_str(&format!(
+            "  \"frontend\": {},\n",
+            serde_json::to_string(&self.frontend)?
+        ));
         out.push_str("  \"classes\": [\n");
         for (i, c) in self.classes.iter().enumerate() {
             let model: serde_json::Value =
@@ -298,9 +373,9 @@ impl ModelSet {
                 doc.format
             )));
         }
-        if doc.version != MODELSET_VERSION {
+        if doc.version != MODELSET_VERSION && doc.version != 1 {
             return Err(bad(format!(
-                "version {} is not supported (this build reads version {MODELSET_VERSION})",
+                "version {} is not supported (this build reads versions 1 to {MODELSET_VERSION}: use a newer cepstra)",
                 doc.version
             )));
         }
@@ -340,6 +415,7 @@ impl ModelSet {
             options: doc.options,
             iteration: doc.iteration,
             classes,
+            frontend: if doc.version == 1 { None } else { doc.frontend },
         };
         set.check(path)?;
         if let Some(d) = doc.dim {
@@ -374,6 +450,9 @@ impl ModelSet {
         let mut bytes = Vec::with_capacity(1 << 12);
         bytes.extend_from_slice(serde_json::to_string(&self.options)?.as_bytes());
         bytes.extend_from_slice(&(self.iteration as u64).to_le_bytes());
+        if let Some(fe) = &self.frontend {
+            bytes.extend_from_slice(serde_json::to_string(fe)?.as_bytes());
+        }
         for c in &self.classes {
             let record = ClassJson {
                 label: c.label.clone(),
@@ -400,6 +479,117 @@ impl ModelSet {
             }
         }
         Ok(fnv1a(&bytes))
+    }
+}
+
+/// Whether `bytes` look like a model set (a JSON object whose `"format"` is
+/// [`MODELSET_FORMAT`]); a cheap test that does not parse the models, for commands that accept
+/// a single model or a model set (`gmm-info`, `gmm-copy`).
+pub fn is_model_set(bytes: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Head {
+        format: String,
+    }
+    // Fast path: the format is the first key of every model set this crate writes.
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let head = &bytes[start..bytes.len().min(start + 64)];
+    let needle = format!("\"format\": \"{MODELSET_FORMAT}\"");
+    if head.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+        return true;
+    }
+    bytes.get(start) == Some(&b'{')
+        && serde_json::from_slice::<Head>(bytes).is_ok_and(|h| h.format == MODELSET_FORMAT)
+}
+
+impl ModelSet {
+    /// A human-readable summary (`gmm-info` on a model set): the training options, one line per
+    /// class (`label`, components, covariance, utterances, frames, the last training
+    /// log-likelihood per frame) and the recorded front-end.
+    pub fn info(&self) -> String {
+        let mut s = String::new();
+        let fit = &self.options.fit;
+        s.push_str(&format!(
+            "model set: {} classes, feature dimension {}, {} EM passes done, seed {}\n",
+            self.classes.len(),
+            self.dim(),
+            self.iteration,
+            self.seed()
+        ));
+        s.push_str(&format!(
+            "options: num-gauss {} covariance {} num-iters {} tol {} init {}{}\n",
+            fit.num_gauss,
+            covariance_name(fit.covariance),
+            fit.num_iters,
+            fit.tol,
+            serde_json::to_value(fit.init)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{:?}", fit.init)),
+            if self.options.select_k.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " select-k {} criterion {}",
+                    self.options
+                        .select_k
+                        .iter()
+                        .map(|k| k.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    self.options.criterion
+                )
+            }
+        ));
+        s.push_str(&format!(
+            "front-end: {}\n",
+            self.frontend.as_ref().map_or(
+                "not recorded (trained without --feature-config)".to_string(),
+                |f| f.describe()
+            )
+        ));
+        s.push_str("class\tnum-gauss\tcovariance\tutterances\tframes\tfinal-loglike-per-frame\n");
+        for c in &self.classes {
+            s.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                c.label,
+                c.model.num_gauss(),
+                covariance_name(c.model.covariance_type()),
+                c.num_utts,
+                c.num_frames,
+                c.loglikes
+                    .last()
+                    .map_or("-".to_string(), |v| format!("{v:.4}"))
+            ));
+        }
+        s
+    }
+}
+
+impl ModelSet {
+    /// The class models as a Kaldi archive, key = label: `<label> <FullGMM>…` per class, text
+    /// (readable; `binary = false`) or binary (`<label> \0B<FullGMM>…`), as Kaldi's
+    /// `ark:`/`ark,t:` writers would store the models.
+    pub fn to_kaldi_archive(&self, binary: bool) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for c in &self.classes {
+            out.extend_from_slice(c.label.as_bytes());
+            out.push(b' ');
+            if binary {
+                out.extend_from_slice(b"\0B");
+            }
+            cepstra_gmm::io::write_kaldi_model(&c.model, &mut out, binary)?;
+        }
+        Ok(out)
+    }
+}
+
+fn covariance_name(c: cepstra_gmm::CovarianceType) -> &'static str {
+    match c {
+        cepstra_gmm::CovarianceType::Full => "full",
+        cepstra_gmm::CovarianceType::Diag => "diag",
     }
 }
 

@@ -142,7 +142,7 @@ fn model_set_json_round_trip() {
     let set = train_classes(&data, &o, &ov).unwrap();
     let bytes = set.to_bytes().unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
-    assert!(text.starts_with("{\n  \"format\": \"cepstra-modelset\",\n  \"version\": 1,"));
+    assert!(text.starts_with("{\n  \"format\": \"cepstra-modelset\",\n  \"version\": 2,"));
     assert!(text.contains("\"criterion\":\"bic\""));
     let back = ModelSet::from_bytes(&bytes, "x").unwrap();
     assert_eq!(back, set);
@@ -168,7 +168,7 @@ fn model_set_json_round_trip() {
         ModelSet::from_bytes(bad.as_bytes(), "x"),
         Err(Error::ModelSetFormat { .. })
     ));
-    let bad = text.replace("\"version\": 1", "\"version\": 9");
+    let bad = text.replace("\"version\": 2", "\"version\": 9");
     assert!(
         matches!(ModelSet::from_bytes(bad.as_bytes(), "x"), Err(Error::ModelSetFormat { reason, .. }) if reason.contains("version 9"))
     );
@@ -433,4 +433,128 @@ fn n_init_keeps_the_best_seed_and_records_it() {
     let again = train_classes(&data, &os, &Default::default()).unwrap();
     assert_eq!(again.classes[0].model, c.model);
     assert!(best.is_finite());
+}
+
+#[test]
+fn model_set_info_detection_and_kaldi_archive() {
+    let data = data_of(&synth(2, 6, 3, 2, 5));
+    let set = train_classes(&data, &opts(2, 2), &Default::default()).unwrap();
+    let bytes = set.to_bytes().unwrap();
+    assert!(is_model_set(&bytes));
+    let single = cepstra_gmm::io::model_to_json(&set.classes[0].model).unwrap();
+    assert!(!is_model_set(single.as_bytes()));
+    assert!(!is_model_set(b""));
+    // Found by parsing when the format key is not first.
+    let moved = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replacen("\"format\": \"cepstra-modelset\",\n", "", 1)
+        .replacen(
+            "{\n",
+            "{\n  \"a\": 1, \"format\": \"cepstra-modelset\",\n",
+            1,
+        );
+    assert!(is_model_set(moved.as_bytes()));
+    let info = set.info();
+    let lines: Vec<&str> = info.lines().collect();
+    assert!(lines[0].starts_with("model set: 2 classes, feature dimension 3, 2 EM passes"));
+    for c in &set.classes {
+        let row = format!(
+            "{}\t{}\tfull\t{}\t{}\t{:.4}",
+            c.label,
+            c.model.num_gauss(),
+            c.num_utts,
+            c.num_frames,
+            c.loglikes.last().unwrap()
+        );
+        assert!(lines.contains(&row.as_str()), "{row} not in\n{info}");
+    }
+    let text = String::from_utf8(set.to_kaldi_archive(false).unwrap()).unwrap();
+    assert!(text.starts_with("L0 <FullGMM>"));
+    assert_eq!(text.matches("<FullGMM>").count(), 2);
+    assert!(text.contains("\nL1 <FullGMM>") || text.contains(" L1 <FullGMM>"));
+    let bin = set.to_kaldi_archive(true).unwrap();
+    assert!(bin.starts_with(b"L0 \0B<FullGMM>"));
+}
+
+fn frontend13() -> cepstra_feat::FrontEndOptions {
+    let mut m = cepstra_feat::MfccOptions::default();
+    m.frame_opts.samp_freq = 8000.0;
+    m.use_energy = false;
+    m.num_ceps = 1;
+    cepstra_feat::FrontEndOptions::new(
+        cepstra_feat::FeatureOptions::Mfcc(m),
+        cepstra_feat::CmvnMode::Utterance,
+        false,
+        2,
+        2,
+    )
+}
+
+#[test]
+fn frontend_is_recorded_checked_and_kept_by_est() {
+    let data = data_of(&synth(2, 6, 3, 2, 7));
+    let set = init_classes(&data, &opts(1, 1), &Default::default()).unwrap();
+    assert!(set.frontend.is_none());
+    // 1 cepstrum + Δ + ΔΔ = 3 = the data's dimension.
+    let fe = frontend13();
+    let set = set.with_frontend(Some(fe.clone())).unwrap();
+    let bytes = set.to_bytes().unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.contains("\"version\": 2,")
+            && text.contains("\"frontend\": {\"features\":{\"type\":\"mfcc\"")
+    );
+    let back = ModelSet::from_bytes(&bytes, "x").unwrap();
+    assert_eq!(back.frontend.as_ref(), Some(&fe));
+    assert!(back.info().contains("front-end: compute-mfcc-feats --sample-frequency=8000 --num-ceps=1 --use-energy=false | apply-cmvn (per utterance) | add-deltas"));
+    let accs = accumulate(&back, &data).unwrap();
+    let next = est_classes(&back, &accs).unwrap();
+    assert_eq!(next.frontend.as_ref(), Some(&fe));
+    // Features of another dimension or pipeline are refused, naming the step.
+    let e = back
+        .check_frontend("scp:f.scp", 1, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("scp:f.scp: the features have dimension 1")
+            && e.contains("without add-deltas"),
+        "{e}"
+    );
+    let mut other = fe.clone();
+    other.cmvn = cepstra_feat::CmvnMode::Speaker;
+    let e = back
+        .check_frontend("scp:f.scp", 3, Some(&other))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("normalisation (apply-cmvn): speaker here, utterance there"),
+        "{e}"
+    );
+    back.check_frontend("scp:f.scp", 3, Some(&fe)).unwrap();
+    // A front-end of another dimension cannot be recorded.
+    let mut wrong = fe;
+    wrong.deltas = None;
+    assert!(matches!(
+        set.clone().with_frontend(Some(wrong)),
+        Err(Error::FrontEnd { .. })
+    ));
+}
+
+#[test]
+fn version_1_model_sets_still_read() {
+    let bytes = include_bytes!("../tests/data/modelset-v1.mdl");
+    assert!(std::str::from_utf8(bytes)
+        .unwrap()
+        .contains("\"version\": 1,"));
+    let set = ModelSet::from_bytes(bytes, "modelset-v1.mdl").unwrap();
+    assert_eq!(set.labels().collect::<Vec<_>>(), ["no", "yes"]);
+    assert_eq!((set.dim(), set.iteration), (2, 1));
+    assert!(set.frontend.is_none());
+    assert!(set.info().contains("front-end: not recorded"));
+    // Written again, it is a version-2 file that reads back the same.
+    let v2 = set.to_bytes().unwrap();
+    assert!(std::str::from_utf8(&v2)
+        .unwrap()
+        .contains("\"version\": 2,\n"));
+    assert_eq!(ModelSet::from_bytes(&v2, "x").unwrap(), set);
 }

@@ -494,6 +494,7 @@ fn est_raw(
         .collect::<Result<_>>()?;
     let mut next = ModelSet::new(models.options.clone(), classes)?;
     next.iteration = models.iteration + 1;
+    next.frontend = models.frontend.clone();
     Ok(next)
 }
 
