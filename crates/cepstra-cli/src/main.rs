@@ -21,6 +21,13 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
     propagate_version = true
 )]
 struct Cli {
+    /// Kaldi's verbose level: 1 or more also prints debug (VLOG) lines
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    verbose: i32,
+    /// Kaldi's --print-args: echo the command line to stderr (--print-args=false: do not)
+    #[arg(long = "print-args", global = true, default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    print_args: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,8 +44,8 @@ enum Command {
     FeatToDim(cmd::feat_to_dim::Args),
     FeatToLen(cmd::feat_to_len::Args),
     Kmeans(cmd::kmeans::Args),
-    #[command(visible_alias = "gmm-global-init-from-feats")]
     GmmInit(cmd::gmm_init::Args),
+    GmmGlobalInitFromFeats(cmd::gmm_global_init_from_feats::Args),
     #[command(visible_aliases = ["gmm-global-acc-stats", "fgmm-global-acc-stats"])]
     GmmAccStats(cmd::gmm_acc_stats::Args),
     #[command(visible_aliases = ["gmm-global-sum-accs", "fgmm-global-sum-accs"])]
@@ -61,7 +68,7 @@ enum Command {
     ComputeAccuracy(cmd::compute_accuracy::Args),
 }
 
-fn dispatch(command: Command) -> anyhow::Result<()> {
+fn dispatch(command: Command, inv: &common::gmm_io::Invocation) -> anyhow::Result<()> {
     match command {
         Command::ComputeMfccFeats(a) => cmd::compute_mfcc_feats::run(a),
         Command::ComputeFbankFeats(a) => cmd::compute_fbank_feats::run(a),
@@ -74,13 +81,14 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::FeatToLen(a) => cmd::feat_to_len::run(a),
         Command::Kmeans(a) => cmd::kmeans::run(a),
         Command::GmmInit(a) => cmd::gmm_init::run(a),
-        Command::GmmAccStats(a) => cmd::gmm_acc_stats::run(a),
-        Command::GmmSumAccs(a) => cmd::gmm_sum_accs::run(a),
-        Command::GmmEst(a) => cmd::gmm_est::run(a),
+        Command::GmmGlobalInitFromFeats(a) => cmd::gmm_global_init_from_feats::run(a, inv),
+        Command::GmmAccStats(a) => cmd::gmm_acc_stats::run(a, inv),
+        Command::GmmSumAccs(a) => cmd::gmm_sum_accs::run(a, inv),
+        Command::GmmEst(a) => cmd::gmm_est::run(a, inv),
         Command::GmmTrain(a) => cmd::gmm_train::run(a),
         Command::GmmGetFrameLikes(a) => cmd::gmm_get_frame_likes::run(a),
         Command::GmmInfo(a) => cmd::gmm_info::run(a),
-        Command::GmmCopy(a) => cmd::gmm_copy::run(a),
+        Command::GmmCopy(a) => cmd::gmm_copy::run(a, inv),
         Command::ValidateDataDir(a) => cmd::validate_data_dir::run(a),
         Command::FixDataDir(a) => cmd::fix_data_dir::run(a),
         Command::TrainClasses(a) => cmd::train_classes::run(a),
@@ -128,9 +136,13 @@ fn main() -> ExitCode {
         }
     };
     let program = argv.get(1).cloned().unwrap_or_default();
-    common::Logger::install(&program, false);
-    eprintln!("{}", argv.join(" "));
-    match dispatch(cli.command) {
+    common::Logger::install(&program, cli.verbose > 0);
+    if cli.print_args {
+        eprintln!("{}", argv.join(" "));
+    }
+    let sub_matches = matches.subcommand().map_or(&matches, |(_, m)| m);
+    let inv = common::gmm_io::Invocation::new(&program, sub_matches);
+    match dispatch(cli.command, &inv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

@@ -584,7 +584,8 @@ pub fn write_kaldi_stats<W: Write>(stats: &GmmStats, w: &mut W, binary: bool) ->
 }
 
 /// Reads Kaldi's `AccumDiagGmm`/`AccumFullGmm` (after the `\0B` header, if any). Only full
-/// (mvw) accumulators are supported.
+/// (mvw) accumulators are supported. Kaldi does not store the frames' log-likelihood: the
+/// statistics read have [`GmmStats::total_loglike`] NaN ("not recorded").
 pub fn read_kaldi_stats<R: BufRead>(r: &mut R, binary: bool) -> Result<GmmStats> {
     let e = |e| map_kaldi(e, "stats");
     basic::expect_token(r, binary, "<GMMACCS>").map_err(e)?;
@@ -677,7 +678,9 @@ pub fn read_kaldi_stats<R: BufRead>(r: &mut R, binary: bool) -> Result<GmmStats>
         });
     }
     let n = occ.sum();
-    GmmStats::from_parts(occ, first, second, n, 0.0)
+    // Kaldi's accumulators do not store the likelihood of the frames: NaN says "not recorded"
+    // (a sum with it is not recorded either), never a wrong 0.
+    GmmStats::from_parts(occ, first, second, n, f64::NAN)
 }
 
 /// Detects the statistics format of `bytes`.

@@ -21,6 +21,10 @@
 //!   them.
 //! - [`fit_kaldi`]: acc → est iterations on a set of utterances, with the trace Kaldi's logs and
 //!   `get-frame-likes` would show.
+//! - [`FrameReservoir`] and [`init_from_feats`]: `gmm-global-init-from-feats` (a uniform sample of
+//!   at most `--num-frames` frames, random frames as means, the global variance, EM passes with
+//!   Kaldi's mixing-up schedule). Its random numbers are cepstra's (ChaCha8), not glibc's
+//!   `rand()`, and its EM is cepstra's f64 one, so the model is Kaldi's in structure, not bytes.
 //!
 //! # Float operation order
 //!
@@ -1147,6 +1151,199 @@ fn frame_likes_mean(gmm: &Gmm, utterances: &[ArrayView2<'_, f32>]) -> Result<f64
     Ok(if n > 0 { sum / n as f64 } else { 0.0 })
 }
 
+// ---------------------------------------------------------------------------------------------
+// gmm-global-init-from-feats.
+
+/// A uniform random sample of at most `capacity` frames of a stream of feature matrices
+/// (reservoir sampling, as `gmm-global-init-from-feats` keeps `--num-frames` frames): the first
+/// `capacity` frames are kept; frame number n > capacity replaces a random kept frame with
+/// probability capacity / n. Memory grows with the frames kept, never beyond `capacity` rows.
+#[derive(Debug, Clone)]
+pub struct FrameReservoir {
+    capacity: usize,
+    dim: Option<usize>,
+    rows: Vec<f32>,
+    num_read: u64,
+    rng: rand_chacha::ChaCha8Rng,
+}
+
+impl FrameReservoir {
+    /// An empty reservoir keeping at most `capacity` (≥ 1) frames, drawing from `seed`.
+    pub fn new(capacity: usize, seed: u64) -> Result<Self> {
+        use rand::SeedableRng;
+        if capacity == 0 {
+            return Err(crate::options::invalid(
+                "num-frames",
+                0,
+                "must be at least 1",
+            ));
+        }
+        Ok(Self {
+            capacity,
+            dim: None,
+            rows: Vec::new(),
+            num_read: 0,
+            rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+        })
+    }
+    /// Offers every frame of `feats` (frames × D; D must be the same for every call).
+    pub fn push(&mut self, feats: ArrayView2<'_, f32>) -> Result<()> {
+        use rand::Rng;
+        let d = feats.ncols();
+        match self.dim {
+            None => self.dim = Some(d),
+            Some(prev) if prev != d => {
+                return Err(Error::DimensionMismatch {
+                    what: "feature dimension of this utterance vs earlier ones",
+                    expected: prev,
+                    got: d,
+                })
+            }
+            _ => {}
+        }
+        for row in feats.outer_iter() {
+            self.num_read += 1;
+            if self.num_read <= self.capacity as u64 {
+                self.rows.extend(row.iter());
+            } else {
+                let keep = self.capacity as f64 / self.num_read as f64;
+                if self.rng.random::<f64>() < keep {
+                    let i = self.rng.random_range(0..self.capacity);
+                    for (o, &v) in self.rows[i * d..(i + 1) * d].iter_mut().zip(row.iter()) {
+                        *o = v;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    /// Frames offered so far.
+    pub fn num_read(&self) -> u64 {
+        self.num_read
+    }
+    /// The kept frames (min(capacity, frames read) × D).
+    pub fn into_frames(self) -> Result<Array2<f32>> {
+        let d = self.dim.unwrap_or(0);
+        let n = self.rows.len().checked_div(d).unwrap_or(0);
+        Array2::from_shape_vec((n, d), self.rows)
+            .map_err(|e| Error::InvalidModel(format!("frame sample: {e}")))
+    }
+}
+
+/// One EM pass of [`init_from_feats`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitIteration {
+    /// Average log-likelihood per frame before the update.
+    pub loglike: f64,
+    /// Gaussians before the update.
+    pub num_gauss: usize,
+    /// What the update did.
+    pub estimate: EstimateReport,
+    /// Gaussians after splitting (equal to the updated count when there was no split).
+    pub split_to: usize,
+}
+
+/// Kaldi's `gmm-global-init-from-feats` on frames kept in memory: a diagonal GMM of
+/// `opts.initial_num_gauss()` Gaussians (uniform weights, means at distinct random frames, every
+/// variance the global variance of the frames), then `opts.num_iters` passes of accumulate →
+/// estimate (Kaldi's `MleDiagGmmOptions`); after each pass the model is split (perturbation 0.1)
+/// up to min(num_gauss, scheduled + [`InitFromFeatsOptions::gauss_increment`]), so it reaches
+/// `num_gauss` half-way through. Needs at least 10 frames per initial Gaussian, as Kaldi
+/// (an [`Error::TooFewFrames`] otherwise).
+///
+/// ```
+/// use cepstra_gmm::{kaldi_compat::init_from_feats, InitFromFeatsOptions};
+/// use ndarray::Array2;
+/// let x = Array2::from_shape_fn((400, 2), |(i, j)| ((i * 7 + j * 3) % 17) as f32 + if i % 2 == 0 { 20.0 } else { 0.0 });
+/// let opts = InitFromFeatsOptions { num_gauss: 4, num_gauss_init: 1, num_iters: 6, ..Default::default() };
+/// let (gmm, trace) = init_from_feats(x.view(), &opts)?;
+/// assert_eq!(gmm.num_gauss(), 4);
+/// assert_eq!(trace.len(), 6);
+/// # Ok::<(), cepstra_gmm::Error>(())
+/// ```
+pub fn init_from_feats(
+    feats: ArrayView2<'_, f32>,
+    opts: &crate::options::InitFromFeatsOptions,
+) -> Result<(Gmm, Vec<InitIteration>)> {
+    opts.validate()?;
+    let (n, d) = feats.dim();
+    let k0 = opts.initial_num_gauss();
+    if n < 10 * k0 || d == 0 {
+        return Err(Error::TooFewFrames {
+            frames: n,
+            components: k0,
+        });
+    }
+    // Global mean and variance in f64.
+    let mut mean = Array1::<f64>::zeros(d);
+    let mut var = Array1::<f64>::zeros(d);
+    for row in feats.outer_iter() {
+        for (i, &v) in row.iter().enumerate() {
+            let v = v as f64;
+            if !v.is_finite() {
+                return Err(Error::InvalidModel(format!(
+                    "non-finite feature value {v} in dimension {i}"
+                )));
+            }
+            mean[i] += v;
+            var[i] += v * v;
+        }
+    }
+    mean /= n as f64;
+    for i in 0..d {
+        var[i] = var[i] / n as f64 - mean[i] * mean[i];
+        if !(var[i] > 0.0) {
+            return Err(Error::ConstantDimension {
+                dim: i,
+                variance: var[i],
+            });
+        }
+    }
+    let means =
+        crate::kmeans::kmeans_seeds(feats, k0, crate::options::KmeansInit::Random, opts.srand)?;
+    let vars = Array2::from_shape_fn((k0, d), |(_, i)| var[i]);
+    let mut gmm = Gmm::from(DiagGmm::new(
+        Array1::from_elem(k0, 1.0 / k0 as f64),
+        means,
+        vars,
+    )?);
+    let est = opts.estimate();
+    let inc = opts.gauss_increment();
+    let mut scheduled = k0;
+    let mut trace = Vec::with_capacity(opts.num_iters);
+    for iter in 0..opts.num_iters {
+        let mut stats = GmmStats::for_model(&gmm);
+        stats.accumulate(&gmm, feats, None)?;
+        let loglike = stats.avg_loglike();
+        log::info!(
+            "Likelihood per frame on iteration {iter} was {loglike:.6} over {n} frames ({} Gaussians)",
+            gmm.num_gauss()
+        );
+        let before = gmm.num_gauss();
+        let (next, report) = crate::estimate::estimate(&stats, &gmm, &est)?;
+        gmm = next;
+        let target = opts.num_gauss.min(scheduled + inc);
+        if target > gmm.num_gauss() {
+            log::info!("Splitting to {target} Gaussians.");
+            gmm = crate::estimate::split(
+                &gmm,
+                target,
+                0.1,
+                opts.srand.wrapping_add(1 + iter as u64),
+            )?
+            .0;
+            scheduled = target;
+        }
+        trace.push(InitIteration {
+            loglike,
+            num_gauss: before,
+            estimate: report,
+            split_to: gmm.num_gauss(),
+        });
+    }
+    Ok((gmm, trace))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -1164,6 +1361,32 @@ mod tests {
             CovarianceType::Diag => Gmm::Diag(d),
             CovarianceType::Full => Gmm::Full(d.to_full()),
         }
+    }
+
+    #[test]
+    fn reservoir_keeps_a_sample_of_the_rows_given() {
+        let x = Array2::from_shape_fn((100, 2), |(t, j)| (t * 2 + j) as f32);
+        let mut r = FrameReservoir::new(10, 5).unwrap();
+        r.push(x.slice(ndarray::s![..40, ..])).unwrap();
+        r.push(x.slice(ndarray::s![40.., ..])).unwrap();
+        assert_eq!(r.num_read(), 100);
+        assert!(r.push(Array2::<f32>::zeros((1, 3)).view()).is_err());
+        let kept = r.into_frames().unwrap();
+        assert_eq!(kept.dim(), (10, 2));
+        // Every kept row is an input row, none twice, and the sample is not just the first ten.
+        let mut idx: Vec<usize> = kept.outer_iter().map(|row| row[0] as usize / 2).collect();
+        for (row, &t) in kept.outer_iter().zip(&idx) {
+            assert_eq!(row[1], (t * 2 + 1) as f32);
+        }
+        idx.sort_unstable();
+        idx.dedup();
+        assert_eq!(idx.len(), 10);
+        assert!(idx.iter().any(|&t| t >= 10));
+        // Fewer frames than the capacity: all of them, in order.
+        let mut r = FrameReservoir::new(500, 0).unwrap();
+        r.push(x.view()).unwrap();
+        assert_eq!(r.into_frames().unwrap(), x);
+        assert!(FrameReservoir::new(0, 0).is_err());
     }
 
     fn frames() -> Array2<f32> {

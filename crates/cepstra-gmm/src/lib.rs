@@ -62,8 +62,8 @@ pub use kaldi_compat::{accumulate_kaldi, estimate_kaldi, fit_kaldi};
 pub use kmeans::{kmeans, kmeans_seeds, KmeansResult};
 pub use model::{DiagGmm, FullGmm, Gmm};
 pub use options::{
-    CovarianceType, EstimateOptions, FitOptions, InitCovariance, InitMethod, KmeansInit,
-    KmeansOptions,
+    CovarianceType, EstimateOptions, FitOptions, InitCovariance, InitFromFeatsOptions, InitMethod,
+    KmeansInit, KmeansOptions,
 };
 pub use score::UtteranceScore;
 pub use stats::{GmmStats, SecondOrder, STATS_MAGIC, STATS_VERSION};

@@ -344,6 +344,114 @@ impl FitOptions {
     }
 }
 
+/// Options of Kaldi's `gmm-global-init-from-feats` ([`crate::kaldi_compat::init_from_feats`]),
+/// with Kaldi's defaults: a diagonal GMM initialised from random frames (means) and the global
+/// variance, then `num_iters` EM passes on at most `num_frames` frames kept in memory, mixing up
+/// from `num_gauss_init` to `num_gauss` Gaussians by splitting until half-way through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(default)]
+pub struct InitFromFeatsOptions {
+    /// Number of Gaussians in the model.
+    #[cfg_attr(feature = "clap", arg(long = "num-gauss", default_value_t = 100))]
+    pub num_gauss: usize,
+    /// Number of Gaussians in the model initially (if nonzero and less than num-gauss, mixture
+    /// splitting up to num-gauss during the first half of the iterations).
+    #[cfg_attr(feature = "clap", arg(long = "num-gauss-init", default_value_t = 0))]
+    pub num_gauss_init: usize,
+    /// Number of iterations of training.
+    #[cfg_attr(feature = "clap", arg(long = "num-iters", default_value_t = 50))]
+    pub num_iters: usize,
+    /// Number of feature vectors to keep in memory and train on (a uniform random sample of the
+    /// input frames, by reservoir sampling).
+    #[cfg_attr(feature = "clap", arg(long = "num-frames", default_value_t = 200000))]
+    pub num_frames: usize,
+    /// Seed of the random number generator (frame sample, initial means, splitting).
+    #[cfg_attr(feature = "clap", arg(long = "srand", default_value_t = 0))]
+    pub srand: u64,
+    /// Minimum occupancy to update a Gaussian.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long = "min-gaussian-occupancy", default_value_t = 10.0)
+    )]
+    pub min_gaussian_occupancy: f64,
+    /// Minimum Gaussian weight before it is removed.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long = "min-gaussian-weight", default_value_t = 1e-5)
+    )]
+    pub min_gaussian_weight: f64,
+    /// Variance floor (absolute variance).
+    #[cfg_attr(feature = "clap", arg(long = "min-variance", default_value_t = 1e-3))]
+    pub min_variance: f64,
+    /// Remove Gaussians that fall below the floors.
+    #[cfg_attr(feature = "clap", arg(long = "remove-low-count-gaussians", default_value_t = true,
+        action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
+    pub remove_low_count_gaussians: bool,
+}
+
+impl Default for InitFromFeatsOptions {
+    fn default() -> Self {
+        Self {
+            num_gauss: 100,
+            num_gauss_init: 0,
+            num_iters: 50,
+            num_frames: 200000,
+            srand: 0,
+            min_gaussian_occupancy: 10.0,
+            min_gaussian_weight: 1e-5,
+            min_variance: 1e-3,
+            remove_low_count_gaussians: true,
+        }
+    }
+}
+
+impl InitFromFeatsOptions {
+    /// The M-step options of each pass (Kaldi's `MleDiagGmmOptions`).
+    pub fn estimate(&self) -> EstimateOptions {
+        EstimateOptions {
+            min_gaussian_weight: self.min_gaussian_weight,
+            min_gaussian_occupancy: self.min_gaussian_occupancy,
+            remove_low_count_gaussians: self.remove_low_count_gaussians,
+            var_floor: self.min_variance,
+            ..EstimateOptions::kaldi_diag()
+        }
+    }
+    /// The initial number of Gaussians: `num_gauss_init`, or `num_gauss` when it is 0 or larger.
+    pub fn initial_num_gauss(&self) -> usize {
+        if self.num_gauss_init == 0 || self.num_gauss_init > self.num_gauss {
+            self.num_gauss
+        } else {
+            self.num_gauss_init
+        }
+    }
+    /// Gaussians added after each pass: (num-gauss − initial) / (num-iters / 2), Kaldi's
+    /// schedule.
+    pub fn gauss_increment(&self) -> usize {
+        match self.num_iters / 2 {
+            0 => 0,
+            h => (self.num_gauss - self.initial_num_gauss()) / h,
+        }
+    }
+    /// Check every value; called by [`crate::kaldi_compat::init_from_feats`].
+    pub fn validate(&self) -> Result<()> {
+        if self.num_gauss == 0 {
+            return Err(invalid("num-gauss", self.num_gauss, "must be at least 1"));
+        }
+        if self.num_frames == 0 {
+            return Err(invalid("num-frames", self.num_frames, "must be at least 1"));
+        }
+        if self.num_iters < 2 && self.initial_num_gauss() < self.num_gauss {
+            return Err(invalid(
+                "num-iters",
+                self.num_iters,
+                "must be at least 2 to mix up from --num-gauss-init to --num-gauss",
+            ));
+        }
+        self.estimate().validate()
+    }
+}
+
 pub(crate) fn invalid(
     option: &'static str,
     value: impl std::fmt::Display,

@@ -1,12 +1,15 @@
 //! `cepstra gmm-acc-stats`: accumulate EM statistics (Kaldi's gmm-global-acc-stats /
-//! fgmm-global-acc-stats).
+//! fgmm-global-acc-stats; under those names the statistics are written in Kaldi's format).
 
 use anyhow::{Context, Result};
 use cepstra_gmm::GmmStats;
-use cepstra_io::table::{RSpecifier, SequentialReader};
-use ndarray::Array2;
+use cepstra_io::table::{RSpecifier, RandomAccessReader, SequentialReader};
+use ndarray::{Array1, Array2};
 
-use crate::common::gmm_io::{read_model, write_stats, StatsOutArgs};
+use crate::common::gmm_io::{
+    check_update_flags, read_model, reject_gselect, show_avg_loglike, write_stats, Invocation,
+    StatsOutArgs,
+};
 
 /// Accumulate sufficient statistics (zeroth, first, second order; f64) of features under a model.
 /// Sum them with gmm-sum-accs and estimate with gmm-est.
@@ -22,6 +25,15 @@ pub struct Args {
     #[arg(long = "kaldi-compat", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     kaldi_compat: bool,
+    /// Rspecifier of per-frame weights (a float vector per utterance), as Kaldi's --weights
+    #[arg(long)]
+    weights: Option<String>,
+    /// Kaldi's Gaussian selection: not supported by cepstra (an error if given)
+    #[arg(long)]
+    gselect: Option<String>,
+    /// Kaldi's parameters to accumulate for: cepstra accumulates all (only mvw is accepted)
+    #[arg(long = "update-flags", default_value = "mvw")]
+    update_flags: String,
     /// The model
     model: String,
     /// Rspecifier of the features
@@ -30,8 +42,15 @@ pub struct Args {
     accs_out: String,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
+    reject_gselect(&a.gselect)?;
+    check_update_flags(&a.update_flags)?;
+    a.out.apply_kaldi_defaults(inv);
     let gmm = read_model(&a.model)?;
+    let mut weights = match &a.weights {
+        Some(w) => Some(RandomAccessReader::<Array1<f32>>::open(w)?),
+        None => None,
+    };
     let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
     let mut stats = GmmStats::for_model(&gmm);
     let (mut utts, mut frames) = (0usize, 0usize);
@@ -45,10 +64,26 @@ pub fn run(a: Args) -> Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
+        let w = match (&mut weights, &a.weights) {
+            (Some(r), Some(spec)) => {
+                let w = r
+                    .get(&key)?
+                    .with_context(|| format!("utterance {key}: no weights in {spec}"))?;
+                anyhow::ensure!(
+                    w.len() == feats.nrows(),
+                    "utterance {key}: {} weights in {spec} for {} frames",
+                    w.len(),
+                    feats.nrows()
+                );
+                Some(w)
+            }
+            _ => None,
+        };
+        let wv = w.as_ref().map(|w| w.view());
         if a.kaldi_compat {
-            cepstra_gmm::accumulate_kaldi(&mut stats, &gmm, feats.view(), None)
+            cepstra_gmm::accumulate_kaldi(&mut stats, &gmm, feats.view(), wv)
         } else {
-            stats.accumulate(&gmm, feats.view(), None)
+            stats.accumulate(&gmm, feats.view(), wv)
         }
         .with_context(|| format!("utterance {key}"))?;
         utts += 1;
@@ -58,8 +93,8 @@ pub fn run(a: Args) -> Result<()> {
     progress.finish();
     anyhow::ensure!(utts > 0, "{}: no features", a.feats_rspecifier);
     log::info!(
-        "Done {utts} files; average log-likelihood per frame {:.6} over {frames} frames",
-        stats.avg_loglike()
+        "Done {utts} files; average log-likelihood per frame {} over {frames} frames",
+        show_avg_loglike(stats.avg_loglike())
     );
     write_stats(&stats, &a.accs_out, &a.out)
 }

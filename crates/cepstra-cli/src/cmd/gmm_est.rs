@@ -1,11 +1,15 @@
 //! `cepstra gmm-est`: re-estimate a GMM from statistics (Kaldi's gmm-global-est /
-//! fgmm-global-est).
+//! fgmm-global-est). Under Kaldi's names: Kaldi's defaults (fgmm-global-est: minimum occupancy
+//! 100) and Kaldi's binary model format.
 
 use anyhow::{Context, Result};
 use cepstra_gmm::kaldi_compat::round_stats_like_kaldi_acc;
 use cepstra_gmm::{estimate, estimate_kaldi, EstimateOptions};
 
-use crate::common::gmm_io::{read_model, read_stats, write_model, ModelOutArgs};
+use crate::common::gmm_io::{
+    apply_kaldi_estimate_defaults, check_update_flags, read_model, read_stats, write_model,
+    Invocation, ModelOutArgs,
+};
 
 /// Estimate a GMM from accumulated statistics, with Kaldi's floors (min weight, min occupancy,
 /// variance/eigenvalue floors), scikit-learn's reg-covar and mixing up.
@@ -23,6 +27,9 @@ pub struct Args {
     #[arg(long = "kaldi-compat", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     kaldi_compat: bool,
+    /// Kaldi's parameters to update: cepstra updates all of them (only mvw is accepted)
+    #[arg(long = "update-flags", default_value = "mvw")]
+    update_flags: String,
     /// The model the statistics were accumulated with
     model_in: String,
     /// The statistics (a file, or a pipe such as "cepstra gmm-sum-accs - *.acc |")
@@ -31,7 +38,10 @@ pub struct Args {
     model_out: String,
 }
 
-pub fn run(a: Args) -> Result<()> {
+pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
+    check_update_flags(&a.update_flags)?;
+    apply_kaldi_estimate_defaults(&mut a.opts, inv);
+    a.out.apply_kaldi_defaults(inv);
     let gmm = read_model(&a.model_in)?;
     let stats = read_stats(&a.accs_in)?;
     let (new, report) = if a.kaldi_compat {
@@ -44,9 +54,9 @@ pub fn run(a: Args) -> Result<()> {
     .with_context(|| format!("estimating from {}", a.accs_in))?;
     // The estimator logs its own warnings (floored variances, removed Gaussians).
     log::info!(
-        "count {:.1}, avg like/frame {:.6}; {} Gaussians ({} removed, {} floored)",
+        "count {:.1}, avg like/frame {}; {} Gaussians ({} removed, {} floored)",
         report.count,
-        report.avg_loglike,
+        crate::common::gmm_io::show_avg_loglike(report.avg_loglike),
         new.num_gauss(),
         report.removed.len(),
         report.floored_gaussians

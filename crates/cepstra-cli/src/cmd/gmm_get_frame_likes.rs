@@ -5,7 +5,7 @@ use anyhow::Result;
 use cepstra_io::table::{RSpecifier, SequentialReader, Writer};
 use ndarray::{Array1, Array2};
 
-use crate::common::gmm_io::read_model;
+use crate::common::gmm_io::{read_model, reject_gselect};
 
 /// Write the log-likelihood of each frame (a vector per utterance) or, with --average, the
 /// average per frame of each utterance.
@@ -18,6 +18,9 @@ pub struct Args {
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", value_name = "BOOL")]
     average: bool,
+    /// Kaldi's Gaussian selection: not supported by cepstra (an error if given)
+    #[arg(long)]
+    gselect: Option<String>,
     /// The model
     model: String,
     /// Rspecifier of the features
@@ -27,6 +30,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    reject_gselect(&a.gselect)?;
     let gmm = read_model(&a.model)?;
     let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
     let reader = SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)?;

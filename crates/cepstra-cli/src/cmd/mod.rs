@@ -18,6 +18,7 @@ pub mod gmm_acc_stats;
 pub mod gmm_copy;
 pub mod gmm_est;
 pub mod gmm_get_frame_likes;
+pub mod gmm_global_init_from_feats;
 pub mod gmm_info;
 pub mod gmm_init;
 pub mod gmm_sum_accs;

@@ -60,14 +60,15 @@ fn acc_sum_est_equals_train_in_memory_and_threads_do_not_matter() {
                 &format!("{i}.init"),
             ],
         );
-        // Two passes of acc → sum → est by hand, through files, with the Kaldi names.
+        // Two passes of acc → sum → est by hand, through files (cepstra's names: the Kaldi names
+        // write Kaldi's float formats, see kaldi_names.rs).
         let mut model = format!("{i}.init");
         for pass in 0..2 {
             let acc = format!("{i}.{pass}.acc");
-            ok(d, &["gmm-global-acc-stats", &model, &data, &acc]);
+            ok(d, &["gmm-acc-stats", &model, &data, &acc]);
             ok(d, &["gmm-sum-accs", &format!("{acc}.sum"), &acc]);
             let next = format!("{i}.{pass}.mdl");
-            ok(d, &["gmm-global-est", &model, &format!("{acc}.sum"), &next]);
+            ok(d, &["gmm-est", &model, &format!("{acc}.sum"), &next]);
             model = next;
         }
         // The same in one command, with one and with two threads.
