@@ -165,6 +165,14 @@ fn fgmm_global_est_defaults_to_kaldis_minimum_occupancy_and_cepstra_name_keeps_i
     assert!(
         k(&["fgmm-global-est", "--min-gaussian-occupancy=10"]).contains("number of gaussians 4")
     );
+    // Kaldi's boolean forms: `--x` alone is true; removal off keeps the starved Gaussian.
+    assert!(
+        k(&["fgmm-global-est", "--remove-low-count-gaussians"]).contains("number of gaussians 3")
+    );
+    assert!(
+        k(&["fgmm-global-est", "--remove-low-count-gaussians=false"])
+            .contains("number of gaussians 4")
+    );
     // The option given in a config file counts as given.
     std::fs::write(d.join("est.conf"), "--min-gaussian-occupancy=10\n").unwrap();
     assert!(k(&["fgmm-global-est", "--config=est.conf"]).contains("number of gaussians 4"));

@@ -141,7 +141,8 @@ pub struct EstimateOptions {
     )]
     pub min_gaussian_occupancy: f64,
     /// Remove Gaussians with too little data (never the last one).
-    #[cfg_attr(feature = "clap", arg(long = "remove-low-count-gaussians", default_value_t = true, action = clap::ArgAction::Set))]
+    #[cfg_attr(feature = "clap", arg(long = "remove-low-count-gaussians", default_value_t = true, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
     pub remove_low_count_gaussians: bool,
     /// Absolute variance floor (Kaldi --min-variance for diag, --variance-floor on eigenvalues
     /// for full).
