@@ -109,9 +109,16 @@ pub enum Error {
     /// Error from the Kaldi I/O layer.
     #[error(transparent)]
     KaldiIo(#[from] cepstra_io::Error),
-    /// JSON (de)serialisation error.
+    /// JSON (de)serialisation error. Not a `source`: the message already holds it (as a source
+    /// it was printed twice by `{:#}`).
     #[error("JSON model: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Json(e)
+    }
 }
 
 /// Result with [`Error`].

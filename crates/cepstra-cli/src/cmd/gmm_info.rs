@@ -1,19 +1,27 @@
-//! `cepstra gmm-info`: print what a model is.
+//! `cepstra gmm-info`: print what a model (or a model set) is.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use cepstra_io::filename::Input;
+use cepstra_train::{is_model_set, ModelSet};
 
-use crate::common::gmm_io::read_model;
-
-/// Print the number of Gaussians, dimension, covariance type, parameter count and weights.
+/// Print the number of Gaussians, dimension, covariance type, parameter count and weights; for a
+/// model set (train-classes, init-classes, est-classes), one line per class and its front-end.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "e.g.: cepstra gmm-info final.mdl")]
 pub struct Args {
-    /// The model (any format)
+    /// The model (any format) or model set
     model: String,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let gmm = read_model(&a.model)?;
+    let bytes = Input::open(&a.model)?.read_all()?;
+    if is_model_set(&bytes) {
+        let set = ModelSet::from_bytes(&bytes, &a.model)?;
+        print!("{}", set.info());
+        return Ok(());
+    }
+    let gmm = cepstra_gmm::io::model_from_bytes(&bytes)
+        .with_context(|| format!("reading model {}", a.model))?;
     println!("number of gaussians {}", gmm.num_gauss());
     println!("feature dimension {}", gmm.dim());
     println!(
