@@ -19,7 +19,9 @@
 #               # Ended (code <n>) at <date>, elapsed time <seconds> seconds
 #   COMMAND   joined into one bash command line (arguments that contain white
 #             space are quoted, others are taken as they are, so an unquoted '|'
-#             is a pipe) and run with `bash -c`, stdin from /dev/null.
+#             is a pipe) and run with `bash -o pipefail -c`, stdin from /dev/null:
+#             a pipeline fails when any of its commands fails (Kaldi's run.pl runs
+#             it with plain `bash -c`, where only the last command counts).
 #
 # Options (may come before or after JOB=...):
 #   --max-jobs-run N, -tc N   at most N tasks at once (default: number of CPUs)
@@ -147,7 +149,7 @@ sub run_task {
   open STDIN, '<', '/dev/null';
   open STDOUT, '>>', $log or exit 1;
   open STDERR, '>&', \*STDOUT or exit 1;
-  system('bash', '-c', $c);
+  system('bash', '-o', 'pipefail', '-c', $c);
   my $st = $?;
   my $t1 = time;
   my $how = $st == -1 ? 'code 127; could not start bash'

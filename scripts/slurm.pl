@@ -30,7 +30,8 @@
 #
 # Each task runs in the directory slurm.pl was started from (which must be on a file
 # system shared with the nodes), sources ./path.sh there if it exists (with
-# CEPSTRA_NO_BUILD=true), and runs the command with `bash -c`, stdin /dev/null.
+# CEPSTRA_NO_BUILD=true), and runs the command with `bash -o pipefail -c`, stdin
+# /dev/null (a pipeline fails when any of its commands fails).
 #
 # Options (before or after JOB=...), mapped to sbatch flags by the config file:
 #   --config FILE        (default: conf/slurm.conf if it exists, else built in)
@@ -254,7 +255,7 @@ finish() {
 # first would re-parent the command to init, out of sight of proctrack/linuxproc,
 # and leave it running after the job is gone.
 set -m
-bash -c "\$cmd" </dev/null >>"\$log" 2>&1 &
+bash -o pipefail -c "\$cmd" </dev/null >>"\$log" 2>&1 &
 child=\$!
 set +m
 on_term() {

@@ -54,6 +54,16 @@ check "an argument with spaces stays one argument" has p/quote.log '^two  spaces
 "$run_pl" p/stderr.log 'echo' to-stderr '>&2' >/dev/null 2>&1
 check "stderr goes into the log" has p/stderr.log '^to-stderr$'
 
+# a pipeline fails when any command in it fails (pipefail), not only when its last one does
+"$run_pl" JOB=1:3 p/pf.JOB.log test JOB -ne 2 \| cat >/dev/null 2>pf.err
+rc=$?
+check "a failing first command of a pipeline fails the task (pipefail; exit $rc)" test "$rc" -eq 1
+check "... message: 1 / 3 failed" has pf.err '^run\.pl: 1 / 3 failed'
+check "... the task's log ends with code 1" has p/pf.2.log '^# Ended \(code 1\)'
+check "... the others end with code 0" has p/pf.3.log '^# Ended \(code 0\)'
+"$run_pl" p/pf_ok.log echo a \| grep -q a >/dev/null 2>&1
+check "a pipeline whose commands all succeed still succeeds" test $? -eq 0
+
 # 4. the non-array form
 "$run_pl" single/one.log echo hello >/dev/null 2>&1
 check "run.pl LOG CMD exits 0" test $? -eq 0

@@ -137,6 +137,11 @@ check "message: slurm.pl: 1 / 4 failed, log is in exp/log/fail.3.log" \
 check "the failed task's log says code 1" has exp/log/fail.3.log '^# Ended \(code 1\)'
 "$slurm_pl" JOB=1:3 exp/log/fall.JOB.log exit 4 >/dev/null 2>out.fall
 check "all failing: message with the * log name" has out.fall '^slurm\.pl: 3 / 3 failed, log is in exp/log/fall\.\*\.log$'
+# a pipeline fails when any command in it fails (pipefail), not only its last one
+"$slurm_pl" JOB=1:2 exp/log/pf.JOB.log test JOB -ne 2 \| cat >/dev/null 2>out.pf
+rc=$?
+check "a failing first command of a pipeline fails the task (pipefail; exit $rc)" test "$rc" -eq 1
+check "... naming that task's log" has out.pf '^slurm\.pl: 1 / 2 failed, log is in exp/log/pf\.2\.log$'
 
 # ---- 4. a task killed by scancel ----
 name=cancel$$
