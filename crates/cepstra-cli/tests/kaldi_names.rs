@@ -553,3 +553,42 @@ fn gmm_global_init_from_feats_is_kaldis_diagonal_initialiser() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--num-iters=1"), "{}", stderr(&o));
 }
+
+#[test]
+fn two_passes_at_d13_and_d39_give_kaldis_models() {
+    // Kaldi ran `{f,}gmm-global-acc-stats M ark:dD.ark M.acc; {f,}gmm-global-est M M.acc M'`
+    // twice with no options (cepstra-gmm's tests/data/kaldi/dims/README.md); the same command
+    // lines under cepstra give Kaldi's model: the same Gaussians (the full runs remove all but
+    // one at Kaldi's minimum occupancy of 100) and the same likelihood.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dims = |f: &str| kaldi(&format!("dims/{f}"));
+    let score = |model: &str, feats: &str| -> (f64, String) {
+        let log = ok_log(d, &["gmm-get-frame-likes", model, feats, "ark:/dev/null"]);
+        let info = ok(d, &["gmm-info", model]);
+        (
+            logged_number(&log, "average log-likelihood per frame "),
+            info.lines().next().unwrap().to_string(),
+        )
+    };
+    for dim in [13, 39] {
+        let feats = format!("ark:{}", dims(&format!("d{dim}.ark")));
+        for (cov, prefix) in [("diag", "gmm-global"), ("full", "fgmm-global")] {
+            let mut model = dims(&format!("{cov}_d{dim}.0.mdl"));
+            for it in 0..2 {
+                let acc = format!("{cov}{dim}.{it}.acc");
+                ok(d, &[&format!("{prefix}-acc-stats"), &model, &feats, &acc]);
+                let next = format!("{cov}{dim}.{}.mdl", it + 1);
+                ok(d, &[&format!("{prefix}-est"), &model, &acc, &next]);
+                model = d.join(&next).display().to_string();
+            }
+            let (ours, our_k) = score(&model, &feats);
+            let (theirs, their_k) = score(&dims(&format!("{cov}_d{dim}.2.mdl")), &feats);
+            assert_eq!(our_k, their_k, "{cov} D={dim}");
+            assert!(
+                (ours - theirs).abs() <= 1e-5 * theirs.abs().max(1.0),
+                "{cov} D={dim}: LL/frame {ours} vs Kaldi's model {theirs}"
+            );
+        }
+    }
+}
