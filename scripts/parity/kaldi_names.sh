@@ -80,7 +80,15 @@ for cov in diag full; do
   q "$cepstra" $p-sum-accs "$d/cs.acc" "$d/cepstra.0.acc" "$d/cepstra.0.acc"
   q "$kbin/$p-sum-accs" "$d/kcs.acc" "$d/cs.acc"
   q "$kbin/$p-est" "$fix/${cov}_init.mdl" "$d/cs.acc" "$d/kcs.mdl"
-  check "$p read-back" 1 "Kaldi's $p-copy, -sum-accs and -est read cepstra's models and accumulators"
+  # ... and their text forms (--binary=false).
+  q "$cepstra" $p-acc-stats --binary=false "$fix/${cov}_init.mdl" "$data" "$d/ct.acc"
+  q "$cepstra" $p-sum-accs --binary=false "$d/cst.acc" "$d/ct.acc"
+  q "$kbin/$p-sum-accs" "$d/kst.acc" "$d/ct.acc" "$d/cst.acc"
+  q "$cepstra" $p-est --binary=false "$fix/${cov}_init.mdl" "$d/cst.acc" "$d/ct.mdl"
+  q "$kbin/$p-copy" "$d/ct.mdl" "$d/kt.mdl"
+  q "$cepstra" $p-copy --binary=false "$d/kt.mdl" "$d/ct2.mdl"
+  q "$kbin/$p-get-frame-likes" --average "$d/ct2.mdl" "$data" ark:/dev/null
+  check "$p read-back" 1 "Kaldi's $p-copy, -sum-accs, -est and -get-frame-likes read cepstra's models and accumulators (binary and text)"
   # get-frame-likes --average on Kaldi's final model: the same per-utterance values.
   q "$kbin/$p-get-frame-likes" --average "$d/kaldi.5.mdl" "$data" "ark,t:$d/kl.txt"
   q "$cepstra" $p-get-frame-likes --average "$d/kaldi.5.mdl" "$data" "ark,t:$d/cl.txt"
