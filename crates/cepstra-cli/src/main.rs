@@ -65,6 +65,7 @@ enum Command {
     AccClasses(cmd::acc_classes::Args),
     EstClasses(cmd::est_classes::Args),
     Classify(cmd::classify::Args),
+    Recognize(cmd::recognize::Args),
     ComputeAccuracy(cmd::compute_accuracy::Args),
 }
 
@@ -96,6 +97,7 @@ fn dispatch(command: Command, inv: &common::gmm_io::Invocation) -> anyhow::Resul
         Command::AccClasses(a) => cmd::acc_classes::run(a),
         Command::EstClasses(a) => cmd::est_classes::run(a),
         Command::Classify(a) => cmd::classify::run(a),
+        Command::Recognize(a) => cmd::recognize::run(a),
         Command::ComputeAccuracy(a) => cmd::compute_accuracy::run(a),
     }
 }

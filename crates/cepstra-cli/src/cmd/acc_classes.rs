@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use cepstra_train::ModelSet;
 
-use super::train_classes::read_training_data;
+use super::train_classes::{read_training_data, FrontEndArgs};
 
 /// Accumulate the EM statistics of every class of a model set over some utterances (one job
 /// of a pass): each utterance against its class's model, summed exactly, so that the jobs of
@@ -14,6 +14,13 @@ use super::train_classes::read_training_data;
 See also: est-classes, init-classes"
 )]
 pub struct Args {
+    #[command(flatten)]
+    pub frontend: FrontEndArgs,
+    /// Use the features even when their dimension or pipeline (--feature-config, --cmvn,
+    /// --deltas) differs from the front-end recorded in the model set
+    #[arg(long = "ignore-frontend", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ignore_frontend: bool,
     /// The model set of this pass
     pub modelset: String,
     /// Rspecifier of the features of this job
@@ -26,7 +33,12 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let set = ModelSet::read(&a.modelset).with_context(|| format!("reading {}", a.modelset))?;
+    let declared = a.frontend.frontend()?;
     let data = read_training_data(&a.feats_rspecifier, &a.text)?;
+    if !a.ignore_frontend {
+        let dim = data.dim().unwrap_or(set.dim());
+        set.check_frontend(&a.feats_rspecifier, dim, declared.as_ref())?;
+    }
     let accs = cepstra_train::accumulate(&set, &data)?;
     accs.write(&a.acc_out)
         .with_context(|| format!("writing {}", a.acc_out))?;

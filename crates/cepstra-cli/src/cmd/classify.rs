@@ -6,6 +6,8 @@ use anyhow::{Context, Result};
 use cepstra_io::table::{RSpecifier, SequentialReader};
 use cepstra_score::classify::{classify_utterance, Classification, ClassifyOptions};
 use cepstra_train::ModelSet;
+
+use super::train_classes::FrontEndArgs;
 use ndarray::Array2;
 
 /// Score every utterance against every class's GMM (total log-likelihood) and answer the best
@@ -29,6 +31,13 @@ pub struct Args {
     /// The answer for rejected utterances
     #[arg(long, default_value = "<unk>")]
     unk: String,
+    #[command(flatten)]
+    frontend: FrontEndArgs,
+    /// Use the features even when their dimension or pipeline (--feature-config, --cmvn,
+    /// --deltas) differs from the front-end recorded in the model set
+    #[arg(long = "ignore-frontend", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    ignore_frontend: bool,
     /// The model set
     modelset: String,
     /// Rspecifier of the features, e.g. scp:data/test/feats.scp
@@ -46,13 +55,26 @@ pub fn run(a: Args) -> Result<()> {
         threshold: a.threshold,
         unk: a.unk.clone(),
     };
+    let check = !a.ignore_frontend;
+    if check {
+        set.check_frontend(
+            &a.feats_rspecifier,
+            set.dim(),
+            a.frontend.frontend()?.as_ref(),
+        )?;
+    }
     let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
     let reader = SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)?;
     let mut results = Vec::new();
     let n = crate::common::map_ordered(
         reader,
         permissive,
-        |key, feats: Array2<f32>| Ok(classify_utterance(&set, key, feats.view(), &opts)?),
+        |key, feats: Array2<f32>| {
+            if check {
+                set.check_frontend(&a.feats_rspecifier, feats.ncols(), None)?;
+            }
+            Ok(classify_utterance(&set, key, feats.view(), &opts)?)
+        },
         |_key, r| {
             results.push(r);
             Ok(())

@@ -25,5 +25,6 @@ pub mod gmm_sum_accs;
 pub mod gmm_train;
 pub mod init_classes;
 pub mod kmeans;
+pub mod recognize;
 pub mod train_classes;
 pub mod validate_data_dir;

@@ -5,6 +5,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use cepstra_feat::{
+    CmvnMode, FbankOptions, FeatureOptions, FrontEnd, FrontEndOptions, MfccOptions,
+};
 use cepstra_gmm::FitOptions;
 use cepstra_io::table::{read_text_table, RSpecifier, SequentialReader};
 use cepstra_train::{ClassOverrides, Criterion, ModelSet, Overrides, TrainOptions, TrainingData};
@@ -61,17 +64,92 @@ impl TrainArgs {
     }
 }
 
+/// The feature pipeline of the features given (recorded in the model set by train-classes and
+/// init-classes; compared with the model's by classify and acc-classes).
+#[derive(clap::Args, Debug, Clone)]
+pub struct FrontEndArgs {
+    /// The compute-mfcc-feats (or compute-fbank-feats) config file the features were made with,
+    /// e.g. conf/mfcc.conf: recorded as the model's front-end, so that `cepstra recognize` can
+    /// run it on new audio (with --cmvn and --deltas)
+    #[arg(long = "feature-config", value_name = "FILE")]
+    pub feature_config: Option<String>,
+    /// Which features --feature-config configures
+    #[arg(long = "feature-type", default_value = "mfcc", value_parser = ["mfcc", "fbank"])]
+    pub feature_type: String,
+    /// The normalisation the features had (apply-cmvn): none, utterance (per-utterance
+    /// statistics) or speaker (compute-cmvn-stats --spk2utt, apply-cmvn --utt2spk)
+    #[arg(long, value_enum, default_value_t = CmvnMode::Utterance)]
+    pub cmvn: CmvnMode,
+    /// Whether apply-cmvn normalised variances too
+    #[arg(long = "norm-vars", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", value_name = "BOOL")]
+    pub norm_vars: bool,
+    /// The add-deltas order of the features (0: no add-deltas)
+    #[arg(long = "deltas", default_value_t = 2, value_name = "ORDER")]
+    pub deltas: usize,
+    /// The add-deltas --delta-window of the features
+    #[arg(long = "delta-window", default_value_t = 2)]
+    pub delta_window: usize,
+}
+
+impl FrontEndArgs {
+    /// The pipeline, when --feature-config is given.
+    pub fn frontend(&self) -> Result<Option<FrontEndOptions>> {
+        let Some(path) = &self.feature_config else {
+            return Ok(None);
+        };
+        let lines = crate::common::args::read_config(path)?;
+        let args: Vec<String> = lines
+            .iter()
+            .map(|w| match w.split_once('=') {
+                Some((n, v)) => format!("{}={v}", n.replace('_', "-")),
+                None => w.replace('_', "-"),
+            })
+            .collect();
+        let parse = |cmd: clap::Command| {
+            cmd.no_binary_name(true)
+                .try_get_matches_from(&args)
+                .map_err(|e| {
+                    anyhow::anyhow!("--feature-config {path}: {}", e.render().to_string().trim())
+                })
+        };
+        let features = if self.feature_type == "fbank" {
+            let m = parse(<FbankOptions as clap::Args>::augment_args(
+                clap::Command::new("compute-fbank-feats"),
+            ))?;
+            FeatureOptions::Fbank(FbankOptions::from_arg_matches(&m)?)
+        } else {
+            let m = parse(<MfccOptions as clap::Args>::augment_args(
+                clap::Command::new("compute-mfcc-feats"),
+            ))?;
+            FeatureOptions::Mfcc(MfccOptions::from_arg_matches(&m)?)
+        };
+        let fe = FrontEndOptions::new(
+            features,
+            self.cmvn,
+            self.norm_vars,
+            self.deltas,
+            self.delta_window,
+        );
+        FrontEnd::new(&fe).with_context(|| format!("--feature-config {path}"))?;
+        Ok(Some(fe))
+    }
+}
+
 /// Train one GMM per class label of TEXT on the features of its utterances (k-means
 /// initialisation per class, then EM; classes in parallel) and write the model set.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "e.g.: cepstra train-classes --num-gauss=5 --covariance=full scp:data/train/feats.scp data/train/text exp/classes/final.mdl
+    after_help = "e.g.: cepstra train-classes --num-gauss=5 --covariance=full --feature-config=conf/mfcc.conf --cmvn=utterance --deltas=2 \\
+      scp:data/train/feats.scp data/train/text exp/classes/final.mdl
 The same model set, distributed: init-classes, then per pass acc-classes (per job) and est-classes.
 See also: init-classes, acc-classes, est-classes, classify, compute-accuracy"
 )]
 pub struct Args {
     #[command(flatten)]
     pub train: TrainArgs,
+    #[command(flatten)]
+    pub frontend: FrontEndArgs,
     /// Rspecifier of the features, e.g. scp:data/train/feats.scp
     pub feats_rspecifier: String,
     /// The text file: `<utt-id> <label>` lines
@@ -82,8 +160,9 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let (opts, overrides) = a.train.options()?;
+    let frontend = a.frontend.frontend()?;
     let data = read_training_data(&a.feats_rspecifier, &a.text)?;
-    let set = cepstra_train::train_classes(&data, &opts, &overrides)?;
+    let set = cepstra_train::train_classes(&data, &opts, &overrides)?.with_frontend(frontend)?;
     set.write(&a.modelset_out)
         .with_context(|| format!("writing {}", a.modelset_out))?;
     log_summary(&set);
@@ -103,6 +182,12 @@ pub fn log_summary(set: &ModelSet) {
                 .last()
                 .map_or("(not trained yet)".to_string(), |v| format!("{v:.4}"))
         );
+    }
+    match &set.frontend {
+        Some(fe) => log::info!("front-end: {}", fe.describe()),
+        None => log::info!(
+            "no front-end recorded (give --feature-config to let `recognize` use the model set)"
+        ),
     }
     log::info!(
         "Wrote {} classes after {} EM passes.",

@@ -1,0 +1,474 @@
+//! `cepstra recognize` against the recipe's own pipeline (compute-mfcc-feats --config |
+//! apply-cmvn | add-deltas, then train-classes and classify), for per-utterance CMN and
+//! per-speaker CMVN; resampled and stereo inputs; bad inputs; the front-end checks of classify.
+
+// Helpers outside #[test] functions may unwrap too: a panic is the failure report we want.
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "cli/util.rs"]
+mod util;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use util::{cepstra, ok, run, write_wav};
+
+const WORDS: [&str; 3] = ["a", "b", "c"];
+const SPEAKERS: [&str; 3] = ["s1", "s2", "s3"];
+
+/// A "word": two tones whose frequencies depend on the word, varied per utterance and speaker
+/// (pitch factor, gain, a speaker-specific third tone), with deterministic noise; at `rate` Hz.
+fn word(w: usize, spk: usize, u: usize, rate: u32) -> Vec<i16> {
+    let f = [(300.0, 900.0), (500.0, 1500.0), (800.0, 2200.0)][w];
+    let pitch = 1.0 + 0.03 * ((u * 7 + spk * 3) % 5) as f32 - 0.06;
+    let gain = [1.0, 0.6, 1.4][spk];
+    let colour = [600.0, 1200.0, 1800.0][spk];
+    let n = (0.35 * rate as f32) as usize + 80 * u;
+    let mut state = (w * 1_000_003 + spk * 1009 + u * 17 + 1) as u32;
+    (0..n)
+        .map(|i| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = ((state >> 16) as f32 / 65536.0 - 0.5) * 300.0;
+            let t = i as f32 / rate as f32;
+            let tau = 2.0 * std::f32::consts::PI * t;
+            let s = 3000.0 * (tau * f.0 * pitch).sin()
+                + 2000.0 * (tau * f.1 * pitch).sin()
+                + 800.0 * (tau * colour).sin();
+            (gain * s + noise) as i16
+        })
+        .collect()
+}
+
+/// Writes `<set>.scp`, `<set>.text`, `<set>.utt2spk`, `<set>.spk2utt` and the wavs.
+fn make_set(dir: &Path, set: &str, utts: std::ops::Range<usize>) {
+    std::fs::create_dir_all(dir.join("wav")).unwrap();
+    let (mut scp, mut text, mut utt2spk, mut spk2utt) =
+        (String::new(), String::new(), String::new(), String::new());
+    for (s, spk) in SPEAKERS.iter().enumerate() {
+        let mut mine = Vec::new();
+        for (w, label) in WORDS.iter().enumerate() {
+            for u in utts.clone() {
+                let id = format!("{spk}_{label}_{u:02}");
+                let path = dir.join("wav").join(format!("{id}.wav"));
+                write_wav(&path, 8000, 1, &word(w, s, u, 8000));
+                scp.push_str(&format!("{id} {}\n", path.display()));
+                text.push_str(&format!("{id} {label}\n"));
+                utt2spk.push_str(&format!("{id} {spk}\n"));
+                mine.push(id);
+            }
+        }
+        mine.sort();
+        spk2utt.push_str(&format!("{spk} {}\n", mine.join(" ")));
+    }
+    // Kaldi tables are sorted by key.
+    let sorted = |s: String| {
+        let mut l: Vec<&str> = s.lines().collect();
+        l.sort();
+        l.iter().map(|x| format!("{x}\n")).collect::<String>()
+    };
+    std::fs::write(dir.join(format!("{set}.scp")), sorted(scp)).unwrap();
+    std::fs::write(dir.join(format!("{set}.text")), sorted(text)).unwrap();
+    std::fs::write(dir.join(format!("{set}.utt2spk")), sorted(utt2spk)).unwrap();
+    std::fs::write(dir.join(format!("{set}.spk2utt")), spk2utt).unwrap();
+}
+
+fn setup() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    make_set(d.path(), "train", 0..6);
+    make_set(d.path(), "test", 10..13);
+    std::fs::create_dir_all(d.path().join("conf")).unwrap();
+    std::fs::write(
+        d.path().join("conf/mfcc.conf"),
+        "--sample-frequency=8000\n--use-energy=false\n--dither=0\n",
+    )
+    .unwrap();
+    d
+}
+
+/// The recipe's features of `set`: per-utterance CMN, or per-speaker CMVN (norm-vars), + deltas.
+fn features(dir: &Path, set: &str, speaker: bool) -> String {
+    let raw = format!("ark:{set}_raw.ark");
+    ok(
+        dir,
+        &[
+            "compute-mfcc-feats",
+            "--config=conf/mfcc.conf",
+            &format!("scp:{set}.scp"),
+            &raw,
+        ],
+    );
+    let cmn = format!("ark:{set}_cmn.ark");
+    if speaker {
+        let stats = format!("ark:{set}_cmvn.ark");
+        ok(
+            dir,
+            &[
+                "compute-cmvn-stats",
+                &format!("--spk2utt=ark:{set}.spk2utt"),
+                &raw,
+                &stats,
+            ],
+        );
+        ok(
+            dir,
+            &[
+                "apply-cmvn",
+                "--norm-vars=true",
+                &format!("--utt2spk=ark:{set}.utt2spk"),
+                &stats,
+                &raw,
+                &cmn,
+            ],
+        );
+    } else {
+        ok(dir, &["apply-cmvn", &raw, &cmn]);
+    }
+    let feats = format!("ark:{set}_feats.ark");
+    ok(dir, &["add-deltas", &cmn, &feats]);
+    feats
+}
+
+/// Trains on the recipe's features with the front-end recorded, classifies the test features,
+/// and checks that recognize on the test wavs gives the same hypotheses and scores.
+fn recognize_equals_classify(speaker: bool) {
+    let d = setup();
+    let dir = d.path();
+    let train = features(dir, "train", speaker);
+    let test = features(dir, "test", speaker);
+    let cmvn = if speaker {
+        ["--cmvn=speaker", "--norm-vars=true"]
+    } else {
+        ["--cmvn=utterance", "--norm-vars=false"]
+    };
+    ok(
+        dir,
+        &[
+            "train-classes",
+            "--num-gauss=2",
+            "--covariance=diag",
+            "--feature-config=conf/mfcc.conf",
+            cmvn[0],
+            cmvn[1],
+            "--deltas=2",
+            &train,
+            "train.text",
+            "final.mdl",
+        ],
+    );
+    let info = ok(dir, &["gmm-info", "final.mdl"]);
+    assert!(info.contains("front-end: compute-mfcc-feats --dither=0 --sample-frequency=8000 --use-energy=false | apply-cmvn"), "{info}");
+    ok(
+        dir,
+        &["classify", "final.mdl", &test, "scores.tsv", "hyp.txt"],
+    );
+    let mut args = vec!["recognize", "--hyp=rhyp.txt", "--scores=rscores.tsv"];
+    if speaker {
+        args.push("--utt2spk=test.utt2spk");
+    }
+    args.extend(["final.mdl", "scp:test.scp"]);
+    let stdout = ok(dir, &args);
+    let hyp = std::fs::read_to_string(dir.join("hyp.txt")).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("rhyp.txt")).unwrap(), hyp);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("rscores.tsv")).unwrap(),
+        std::fs::read_to_string(dir.join("scores.tsv")).unwrap()
+    );
+    // stdout: one line per input in input order, the same labels, positive margins.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), hyp.lines().count());
+    for (line, h) in lines.iter().zip(hyp.lines()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 4, "{line}");
+        assert_eq!(format!("{} {}", f[0], f[1]), h);
+        let (ll, margin): (f64, f64) = (f[2].parse().unwrap(), f[3].parse().unwrap());
+        assert!(ll.is_finite() && margin >= 0.0, "{line}");
+    }
+    if speaker {
+        // Without --utt2spk each input is normalised by its own statistics, and the log says so.
+        let out = run(dir, &["recognize", "final.mdl", "scp:test.scp"]);
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no --utt2spk/--spk2utt groups the inputs: each input is normalised by its own statistics"), "{err}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            lines.len()
+        );
+    }
+    // The synthetic words are easy: the models must get nearly all of them right (a broken
+    // front-end would not).
+    let text = std::fs::read_to_string(dir.join("test.text")).unwrap();
+    let right = hyp
+        .lines()
+        .zip(text.lines())
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        right * 10 >= text.lines().count() * 9,
+        "{right} right:\n{hyp}"
+    );
+}
+
+#[test]
+fn recognize_equals_classify_with_utterance_cmn() {
+    recognize_equals_classify(false);
+}
+
+#[test]
+fn recognize_equals_classify_with_speaker_cmvn() {
+    recognize_equals_classify(true);
+}
+
+fn trained() -> tempfile::TempDir {
+    let d = setup();
+    let dir = d.path();
+    let train = features(dir, "train", false);
+    ok(
+        dir,
+        &[
+            "train-classes",
+            "--num-gauss=2",
+            "--covariance=diag",
+            "--feature-config=conf/mfcc.conf",
+            "--cmvn=utterance",
+            "--deltas=2",
+            &train,
+            "train.text",
+            "final.mdl",
+        ],
+    );
+    d
+}
+
+fn labels(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn other_rates_stereo_stdin_and_bad_inputs() {
+    let d = trained();
+    let dir = d.path();
+    // The same words at 16 kHz (resampled), and in stereo (word b left, word c right).
+    write_wav(&dir.join("a16.wav"), 16000, 1, &word(0, 1, 11, 16000));
+    write_wav(&dir.join("b8.wav"), 8000, 1, &word(1, 0, 11, 8000));
+    let (l, r) = (word(1, 2, 12, 8000), word(2, 2, 12, 8000));
+    let n = l.len().min(r.len());
+    let stereo: Vec<i16> = (0..n).flat_map(|i| [l[i], r[i]]).collect();
+    write_wav(&dir.join("stereo.wav"), 8000, 2, &stereo);
+    let out = run(dir, &["recognize", "final.mdl", "a16.wav", "b8.wav"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a16.wav: 16000 Hz audio resampled to the model's 8000 Hz"),
+        "{err}"
+    );
+    assert_eq!(
+        labels(&String::from_utf8_lossy(&out.stdout)),
+        [
+            ("a16.wav".into(), "a".into()),
+            ("b8.wav".into(), "b".into())
+        ]
+    );
+    for (ch, want) in [("0", "b"), ("1", "c")] {
+        let o = ok(
+            dir,
+            &[
+                "recognize",
+                &format!("--channel={ch}"),
+                "final.mdl",
+                "stereo.wav",
+            ],
+        );
+        assert_eq!(labels(&o), [("stereo.wav".to_string(), want.to_string())]);
+    }
+    // A WAV on stdin.
+    let mut child = cepstra()
+        .current_dir(dir)
+        .args(["recognize", "final.mdl", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(dir.join("b8.wav")).unwrap())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        labels(&String::from_utf8_lossy(&o.stdout)),
+        [("-".into(), "b".into())]
+    );
+
+    // Bad inputs: one error line each, naming the input; the others still labelled; exit 1.
+    std::fs::write(dir.join("notaudio.wav"), "hello\n").unwrap();
+    write_wav(&dir.join("short.wav"), 8000, 1, &word(0, 0, 0, 8000)[..100]);
+    let out = run(
+        dir,
+        &[
+            "recognize",
+            "--hyp=hyp.txt",
+            "final.mdl",
+            "missing.wav",
+            "b8.wav",
+            "notaudio.wav",
+            "short.wav",
+            "stereo.wav",
+            "a16.wav",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        labels(&String::from_utf8_lossy(&out.stdout)),
+        [
+            ("b8.wav".into(), "b".into()),
+            ("a16.wav".into(), "a".into())
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("ERROR")).collect();
+    assert_eq!(errors.len(), 5, "{err}");
+    for (name, what) in [
+        ("missing.wav", "No such file"),
+        ("notaudio.wav", "WAV"),
+        ("short.wav", "too short for one frame"),
+        ("stereo.wav", "--channel"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|l| l.contains(&format!(") {name}: ")) && l.contains(what)),
+            "no error line for {name} ({what}):\n{err}"
+        );
+    }
+    assert!(
+        errors[4].contains("4 of 6 inputs could not be labelled"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("hyp.txt")).unwrap(),
+        "a16.wav a\nb8.wav b\n"
+    );
+    // A per-utterance model says nothing about speakers.
+    let err = String::from_utf8_lossy(&run(dir, &["recognize", "final.mdl", "b8.wav"]).stderr)
+        .into_owned();
+    assert!(!err.contains("each input is normalised by its own statistics"));
+}
+
+#[test]
+fn classify_and_acc_classes_refuse_another_front_end() {
+    let d = trained();
+    let dir = d.path();
+    let test = features(dir, "test", false);
+    // Features without deltas: the dimension says which step is missing.
+    let out = run(
+        dir,
+        &[
+            "classify",
+            "final.mdl",
+            "ark:test_cmn.ark",
+            "s.tsv",
+            "h.txt",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the features have dimension 13") && err.contains("without add-deltas"),
+        "{err}"
+    );
+    // A declared pipeline that differs: named step by step.
+    std::fs::write(
+        dir.join("conf/mfcc16.conf"),
+        "--sample-frequency=16000\n--use-energy=false\n--dither=0\n",
+    )
+    .unwrap();
+    let out = run(
+        dir,
+        &[
+            "classify",
+            "--feature-config=conf/mfcc16.conf",
+            "final.mdl",
+            &test,
+            "s.tsv",
+            "h.txt",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("compute-mfcc-feats --sample-frequency: 16000 here, 8000 there"),
+        "{err}"
+    );
+    assert!(!dir.join("h.txt").exists());
+    ok(
+        dir,
+        &[
+            "classify",
+            "--ignore-frontend",
+            "--feature-config=conf/mfcc16.conf",
+            "final.mdl",
+            &test,
+            "s.tsv",
+            "h.txt",
+        ],
+    );
+    let out = run(
+        dir,
+        &[
+            "acc-classes",
+            "--cmvn=speaker",
+            "--feature-config=conf/mfcc.conf",
+            "final.mdl",
+            "ark:train_feats.ark",
+            "train.text",
+            "x.acc",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("normalisation (apply-cmvn): speaker here, utterance there"),
+        "{err}"
+    );
+    ok(
+        dir,
+        &[
+            "acc-classes",
+            "final.mdl",
+            "ark:train_feats.ark",
+            "train.text",
+            "x.acc",
+        ],
+    );
+    // A model set without a front-end cannot recognize, and says what to do.
+    ok(
+        dir,
+        &[
+            "train-classes",
+            "--num-gauss=1",
+            "--covariance=diag",
+            "ark:train_feats.ark",
+            "train.text",
+            "bare.mdl",
+        ],
+    );
+    let out = run(dir, &["recognize", "bare.mdl", "b.wav"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("records no front-end: train it with --feature-config"));
+}
