@@ -28,6 +28,15 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let (x, utts) = read_all_frames(&a.feats_rspecifier)?;
+    // Checked here so that the message names this subcommand's option (the library's names
+    // --num-gauss, the option of the GMM subcommands).
+    anyhow::ensure!(
+        x.nrows() >= a.opts.num_clusters,
+        "{}: {} frames are not enough for --num-clusters={}: lower --num-clusters or give more data",
+        a.feats_rspecifier,
+        x.nrows(),
+        a.opts.num_clusters
+    );
     let r = kmeans(x.view(), &a.opts)?;
     log::info!(
         "{} frames of {utts} utterances: inertia {:.6e} after {} iterations ({}converged, {} empty clusters repaired)",

@@ -291,3 +291,25 @@ fn kaldi_compat_acc_est_five_iterations_give_kaldis_models() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("mix-up"));
 }
+
+#[test]
+fn kmeans_names_its_own_option_when_data_is_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        dir.path(),
+        &[
+            "kmeans",
+            "--num-clusters=5000",
+            &format!("ark:{}", kaldi("data.ark")),
+            "c.mat",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1500 frames are not enough for --num-clusters=5000"),
+        "{err}"
+    );
+    assert!(!err.contains("--num-gauss"), "{err}");
+    assert!(!dir.path().join("c.mat").exists());
+}
