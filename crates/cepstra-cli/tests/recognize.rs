@@ -25,7 +25,7 @@ fn word(w: usize, spk: usize, u: usize, rate: u32) -> Vec<i16> {
     let pitch = 1.0 + 0.03 * ((u * 7 + spk * 3) % 5) as f32 - 0.06;
     let gain = [1.0, 0.6, 1.4][spk];
     let colour = [600.0, 1200.0, 1800.0][spk];
-    let n = (0.35 * rate as f32) as usize + 80 * u;
+    let n = ((0.35 + 0.01 * u as f32) * rate as f32) as usize;
     let mut state = (w * 1_000_003 + spk * 1009 + u * 17 + 1) as u32;
     (0..n)
         .map(|i| {
@@ -471,4 +471,66 @@ fn classify_and_acc_classes_refuse_another_front_end() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("records no front-end: train it with --feature-config"));
+}
+
+#[test]
+fn compute_mfcc_feats_resamples_only_when_allowed() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    // Noise-free tones (white noise would have half its energy above 4 kHz at 16 kHz).
+    let tones = |rate: u32| -> Vec<i16> {
+        (0..rate / 2)
+            .map(|i| {
+                let tau = 2.0 * std::f32::consts::PI * i as f32 / rate as f32;
+                let am = 1.0 + 0.5 * (tau * 3.0).sin();
+                (am * (3000.0 * (tau * 440.0).sin()
+                    + 1500.0 * (tau * 1330.0).sin()
+                    + 700.0 * (tau * 2900.0).sin())) as i16
+            })
+            .collect()
+    };
+    write_wav(&dir.join("a16.wav"), 16000, 1, &tones(16000));
+    write_wav(&dir.join("a8.wav"), 8000, 1, &tones(8000));
+    std::fs::write(dir.join("w16.scp"), "a a16.wav\n").unwrap();
+    std::fs::write(dir.join("w8.scp"), "a a8.wav\n").unwrap();
+    let mfcc = |extra: &[&str], scp: &str, out: &str| {
+        let mut args = vec!["compute-mfcc-feats", "--dither=0", "--use-energy=false"];
+        args.extend_from_slice(extra);
+        args.push(scp);
+        args.push(out);
+        run(dir, &args)
+    };
+    let o = mfcc(&["--sample-frequency=8000"], "scp:w16.scp", "ark:x.ark");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use --allow-downsample=true"));
+    let o = mfcc(&["--sample-frequency=16000"], "scp:w8.scp", "ark:x.ark");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use --allow-upsample=true"));
+    // Downsampled 16 kHz audio gives nearly the features of the same words rendered at 8 kHz.
+    let o = mfcc(
+        &["--sample-frequency=8000", "--allow-downsample"],
+        "scp:w16.scp",
+        "ark:down.ark",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("16000 Hz audio resampled to --sample-frequency=8000"));
+    assert!(
+        mfcc(&["--sample-frequency=8000"], "scp:w8.scp", "ark:native.ark")
+            .status
+            .success()
+    );
+    let down = util::read_table(&format!("ark:{}", dir.join("down.ark").display()));
+    let native = util::read_table(&format!("ark:{}", dir.join("native.ark").display()));
+    assert_eq!(down[0].1.dim(), native[0].1.dim());
+    let (a, b) = (&down[0].1, &native[0].1);
+    let mean_abs =
+        |m: &ndarray::Array2<f32>| m.iter().map(|v| v.abs() as f64).sum::<f64>() / m.len() as f64;
+    let diff = a - b;
+    assert!(
+        mean_abs(&diff) < 0.05 * mean_abs(b),
+        "resampled features differ by {} (mean |feature| {})",
+        mean_abs(&diff),
+        mean_abs(b)
+    );
 }

@@ -6,6 +6,7 @@ use cepstra_feat::{utterance_seed, FeatureComputer};
 use cepstra_io::table::{read_scp, read_scp_entry, RSpecifier, ScpEntry, SequentialReader, Writer};
 use cepstra_io::WaveData;
 use ndarray::Array2;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::scalars::ScalarWriter;
 
@@ -35,6 +36,9 @@ pub struct WaveArgs {
     /// Wspecifier of the features, e.g. ark,scp:feats.ark,feats.scp or ark:-
     pub feats_wspecifier: String,
 }
+
+/// Set once an utterance has been resampled (logged once per run).
+static RESAMPLED: AtomicBool = AtomicBool::new(false);
 
 /// Computes features for every utterance of `args.wav_rspecifier`.
 pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Result<()> {
@@ -83,14 +87,6 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
                         .map_err(|err| anyhow::anyhow!("{}: {err}", spec.filename))?
                 }
             };
-            if (wave.samp_freq - expected_rate).abs() > 0.5 {
-                bail!(
-                    "sample rate {} Hz but --sample-frequency={}: resample the audio (e.g. sox in wav.scp) \
-                     or set --sample-frequency",
-                    wave.samp_freq,
-                    expected_rate
-                );
-            }
             let duration = wave.duration();
             if duration < min_duration as f64 {
                 log::warn!(
@@ -99,7 +95,17 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
                 return Ok(None);
             }
             let samples = wave.channel(channel).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let feats = computer.compute_with_seed(samples, utterance_seed(seed, key))?;
+            // Kaldi's ComputeFeatures: another rate is resampled when --allow-downsample /
+            // --allow-upsample allow it, else an error naming both rates.
+            let feats =
+                computer.compute_waveform(samples, wave.samp_freq, utterance_seed(seed, key))?;
+            if wave.samp_freq != expected_rate && !RESAMPLED.swap(true, Ordering::Relaxed) {
+                log::info!(
+                    "utterance {key}: {} Hz audio resampled to --sample-frequency={expected_rate} \
+                     (Kaldi's LinearResample; further resampled utterances are not logged)",
+                    wave.samp_freq
+                );
+            }
             if feats.nrows() == 0 {
                 log::warn!("utterance {key}: too short for one frame ({duration:.3} s); skipped");
                 return Ok(None);
