@@ -212,6 +212,40 @@ check "raw tree: *test* folders make the test set" same r/test/text p/test/text
 check "raw tree: files not named <label><take>...wav are skipped, and counted" has err.p2 'skipped 1 wav'
 "$prep" --use-provided-feats true raw y/train y/test > /dev/null 2>&1
 check "raw tree with provided features fails" test $? -ne 0
+# an utterance listed twice: with different labels (the last one used to win silently), different wavs
+printf 'ACZB_endpt.wav Z\nAE1A_endpt.wav 1\nACZB_endpt.wav 7\n' > "$c"/train/text
+"$prep" "$c" dup/train dup/test > /dev/null 2> err.p4
+check "an utterance listed twice in text with different labels fails" test $? -ne 0
+check "... naming it and both labels" has err.p4 'utterance ACZB_endpt.wav is listed twice with different labels: Z and 7'
+check "... writing no data dir" test ! -e dup/train/text
+printf 'ACZB_endpt.wav Z\nAE1A_endpt.wav 1\nACZB_endpt.wav Z\n' > "$c"/train/text
+"$prep" "$c" dup2/train dup2/test > /dev/null 2>&1
+check "listed twice with the same label is accepted, once in the data dir" \
+  test $? -eq 0 -a "$(cut -d' ' -f1 dup2/train/text | tr '\n' ' ')" = "ACZB_endpt.wav AE1A_endpt.wav "
+printf 'ACZB_endpt.wav Z\nAE1A_endpt.wav 1\n' > "$c"/train/text
+cp "$c"/train/wav.scp wav.saved
+printf 'AE1A_endpt.wav isolated_digits_ti_train_endpt/MAN/AE/OB_endpt.wav\n' >> "$c"/train/wav.scp
+"$prep" "$c" dup3/train dup3/test > /dev/null 2> err.p5
+check "an utterance listed twice in wav.scp with different wavs fails" test $? -ne 0
+check "... naming it and both wavs" has err.p5 'utterance AE1A_endpt.wav is listed twice with different wavs: .*/1A_endpt.wav and .*/OB_endpt.wav'
+# "cmd |" entries are kept (the header promises it; they used to be rejected), so are paths with spaces
+printf 'ACZB_endpt.wav sox %s -t wav - |\nAE1A_endpt.wav isolated_digits_ti_train_endpt/MAN/AE/1A_endpt.wav\n' \
+  "$c/train/isolated_digits_ti_train_endpt/WOMAN/AC/ZB_endpt.wav" > "$c"/train/wav.scp
+printf 'ACZB_endpt.wav AC\nAE1A_endpt.wav AE\n' > "$c"/train/utt2spk
+"$prep" "$c" pipe/train pipe/test > /dev/null 2> err.p6
+check "a wav.scp with a \"cmd |\" entry is accepted" test $? -eq 0
+check "... and the pipe kept as it is" \
+  test "$(head -n 1 pipe/train/wav.scp)" = "ACZB_endpt.wav sox $c/train/isolated_digits_ti_train_endpt/WOMAN/AC/ZB_endpt.wav -t wav - |"
+check "... the other entry made absolute" test "$(tail -n 1 pipe/train/wav.scp)" = "AE1A_endpt.wav $c/train/isolated_digits_ti_train_endpt/MAN/AE/1A_endpt.wav"
+check "... the speakers from utt2spk" same pipe/train/utt2spk "$c"/train/utt2spk
+rm "$c"/train/utt2spk; mv wav.saved "$c"/train/wav.scp
+# a raw tree where two files give the same utterance id (speaker AE under MAN and WOMAN)
+mkdir -p rawdup/train/MAN/AE rawdup/train/WOMAN/AE rawdup/test/MAN/AH
+: > rawdup/train/MAN/AE/1A_endpt.wav; : > rawdup/train/WOMAN/AE/1A_endpt.wav; : > rawdup/test/MAN/AH/3B_endpt.wav
+"$prep" rawdup rd/train rd/test > /dev/null 2> err.p7
+check "raw tree: two wavs with the same utterance id fail" test $? -ne 0
+check "... naming the utterance and both wavs" has err.p7 'utterance AE1A_endpt.wav is listed twice with different wavs: .*MAN/AE/1A_endpt.wav and .*WOMAN/AE/1A_endpt.wav'
+
 printf 'AE1A_endpt.wav 1\n' > "$c"/train/text
 "$prep" "$c" q/train q/test > /dev/null 2> err.p3
 check "an utterance without a label fails" test $? -ne 0
