@@ -1,5 +1,7 @@
 //! `cepstra gmm-info`: print what a model (or a model set) is.
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use cepstra_io::filename::Input;
 use cepstra_train::{is_model_set, ModelSet};
@@ -14,22 +16,27 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    // writeln! (not println!): a closed stdout is an error the caller treats as success, never
+    // a panic.
+    let mut out = std::io::stdout().lock();
     let bytes = Input::open(&a.model)?.read_all()?;
     if is_model_set(&bytes) {
         let set = ModelSet::from_bytes(&bytes, &a.model)?;
-        print!("{}", set.info());
+        write!(out, "{}", set.info())?;
         return Ok(());
     }
     let gmm = cepstra_gmm::io::model_from_bytes(&bytes)
         .with_context(|| format!("reading model {}", a.model))?;
-    println!("number of gaussians {}", gmm.num_gauss());
-    println!("feature dimension {}", gmm.dim());
-    println!(
+    writeln!(out, "number of gaussians {}", gmm.num_gauss())?;
+    writeln!(out, "feature dimension {}", gmm.dim())?;
+    writeln!(
+        out,
         "covariance {}",
         format!("{:?}", gmm.covariance_type()).to_lowercase()
-    );
-    println!("number of parameters {}", gmm.num_params());
+    )?;
+    writeln!(out, "number of parameters {}", gmm.num_params())?;
     let w: Vec<String> = gmm.weights().iter().map(|w| format!("{w:.6}")).collect();
-    println!("weights {}", w.join(" "));
+    writeln!(out, "weights {}", w.join(" "))?;
+    out.flush()?;
     Ok(())
 }

@@ -313,3 +313,20 @@ fn kmeans_names_its_own_option_when_data_is_short() {
     assert!(!err.contains("--num-gauss"), "{err}");
     assert!(!dir.path().join("c.mat").exists());
 }
+
+#[test]
+fn gmm_info_into_a_closed_pipe_is_success_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = crate::util::cepstra()
+        .current_dir(dir.path())
+        .args(["gmm-info", &kaldi("full_init.mdl")])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
