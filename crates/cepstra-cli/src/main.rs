@@ -143,7 +143,16 @@ fn main() -> ExitCode {
         eprintln!("{}", argv.join(" "));
     }
     let sub_matches = matches.subcommand().map_or(&matches, |(_, m)| m);
-    let inv = common::gmm_io::Invocation::new(&program, sub_matches);
+    // The name the subcommand was called by (global options may come before it).
+    let called = {
+        let root = Cli::command();
+        argv.iter()
+            .skip(1)
+            .find(|a| root.find_subcommand(a.as_str()).is_some())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let inv = common::gmm_io::Invocation::new(&called, sub_matches);
     match dispatch(cli.command, &inv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

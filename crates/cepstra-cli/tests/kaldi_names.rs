@@ -173,6 +173,8 @@ fn fgmm_global_est_defaults_to_kaldis_minimum_occupancy_and_cepstra_name_keeps_i
         k(&["fgmm-global-est", "--remove-low-count-gaussians=false"])
             .contains("number of gaussians 4")
     );
+    // Global options before the Kaldi name do not hide it.
+    assert!(k(&["--verbose=1", "fgmm-global-est"]).contains("number of gaussians 3"));
     // The option given in a config file counts as given.
     std::fs::write(d.join("est.conf"), "--min-gaussian-occupancy=10\n").unwrap();
     assert!(k(&["fgmm-global-est", "--config=est.conf"]).contains("number of gaussians 4"));
