@@ -534,3 +534,85 @@ fn compute_mfcc_feats_resamples_only_when_allowed() {
         mean_abs(b)
     );
 }
+
+#[test]
+fn gmm_info_and_gmm_copy_open_model_sets() {
+    let d = trained();
+    let dir = d.path();
+    let info = ok(dir, &["gmm-info", "final.mdl"]);
+    let lines: Vec<&str> = info.lines().collect();
+    assert!(
+        lines[0].starts_with("model set: 3 classes, feature dimension 39"),
+        "{info}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("front-end: compute-mfcc-feats")),
+        "{info}"
+    );
+    for label in WORDS {
+        let row = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{label}\t")))
+            .unwrap_or_else(|| panic!("no line for class {label}:\n{info}"));
+        let f: Vec<&str> = row.split('\t').collect();
+        // label, K, covariance, utterances (6 per speaker), frames, final LL
+        assert_eq!((f[1], f[2], f[3]), ("2", "diag", "18"), "{row}");
+        assert!(
+            f[4].parse::<usize>().unwrap() > 18 * 30 && f[5].parse::<f64>().is_ok(),
+            "{row}"
+        );
+    }
+    // One class as a model file, JSON and Kaldi text; gmm-info reads it back.
+    ok(dir, &["gmm-copy", "--class=b", "final.mdl", "b.json"]);
+    let one = ok(dir, &["gmm-info", "b.json"]);
+    assert!(
+        one.contains("number of gaussians 2") && one.contains("feature dimension 39"),
+        "{one}"
+    );
+    ok(
+        dir,
+        &[
+            "gmm-copy",
+            "--class=b",
+            "--format=kaldi",
+            "--binary=false",
+            "final.mdl",
+            "b.txt",
+        ],
+    );
+    assert!(std::fs::read_to_string(dir.join("b.txt"))
+        .unwrap()
+        .starts_with("<DiagGMM>"));
+    assert_eq!(ok(dir, &["gmm-info", "b.txt"]), one);
+    // The whole set as readable text: a Kaldi archive, one model per class.
+    let all = ok(
+        dir,
+        &[
+            "gmm-copy",
+            "--format=kaldi",
+            "--binary=false",
+            "final.mdl",
+            "-",
+        ],
+    );
+    assert!(
+        all.starts_with("a <DiagGMM>")
+            && all.contains("b <DiagGMM>")
+            && all.contains("c <DiagGMM>")
+    );
+    // Errors name what is wrong, once.
+    let out = run(dir, &["gmm-copy", "--class=zz", "final.mdl", "x.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--class=zz: final.mdl has no such class (classes: a b c)"));
+    let out = run(dir, &["gmm-copy", "--class=a", "b.json", "x.json"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("b.json is a single model, not a model set")
+    );
+    assert!(!dir.join("x.json").exists());
+    std::fs::write(dir.join("bad.json"), "{\"format\":\"cepstra-gmm\"}").unwrap();
+    let err = String::from_utf8_lossy(&run(dir, &["gmm-info", "bad.json"]).stderr).into_owned();
+    assert_eq!(err.matches("missing field").count(), 1, "{err}");
+}

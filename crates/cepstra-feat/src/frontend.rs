@@ -102,7 +102,8 @@ impl CmvnMode {
     }
 }
 
-/// A feature pipeline: features, normalisation, deltas (see the [module docs](self)).
+/// A feature pipeline: features, normalisation, deltas; plain data (serde), built into a
+/// [`FrontEnd`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FrontEndOptions {
     /// The features and their options.

@@ -8,6 +8,10 @@
 //!   under Kaldi's names.
 //! - [`compute_deltas`] (`add-deltas`), [`CmvnStats`] / [`apply_cmvn`] (`compute-cmvn-stats`,
 //!   `apply-cmvn`).
+//! - [`FrontEndOptions`] / [`FrontEnd`]: a whole pipeline (features, CMN/CMVN per utterance or
+//!   speaker, deltas) as one recordable value, run on new audio (`cepstra recognize`).
+//! - [`LinearResample`] / [`resample_waveform`]: Kaldi's band-limited resampler, used by
+//!   [`FeatureComputer::compute_waveform`] when `allow_downsample`/`allow_upsample` allow it.
 //!
 //! Conventions, as Kaldi:
 //! - Samples are on the **int16 scale** (±32768), not [-1, 1]; `dither` is on that scale.

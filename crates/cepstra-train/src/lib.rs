@@ -11,8 +11,9 @@
 //! - [`init_classes`] → [`accumulate`] → [`ClassAccs::merge`] → [`est_classes`]: the distributed
 //!   path (`init-classes`, `acc-classes` per job, `est-classes`); [`train_classes`] runs the very
 //!   same functions in memory.
-//! - [`ModelSet`]: the model set file (JSON, documented in [`modelset`]); [`ClassAccs`]: the
-//!   per-job statistics file (binary, documented in [`acc`]).
+//! - [`ModelSet`]: the model set file (JSON, documented in [`modelset`]), with the front-end its
+//!   features came from ([`cepstra_feat::FrontEndOptions`], [`ModelSet::check_frontend`]);
+//!   [`ClassAccs`]: the per-job statistics file (binary, documented in [`acc`]).
 //!
 //! **Reproducibility.** Statistics are accumulated per utterance (one
 //! [`cepstra_gmm::GmmStats::accumulate`] against that utterance's class model) and summed exactly
