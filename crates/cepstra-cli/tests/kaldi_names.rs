@@ -540,6 +540,38 @@ fn gmm_global_init_from_feats_is_kaldis_diagonal_initialiser() {
         ],
     );
     assert_ne!(std::fs::read(d.join("s.mdl")).unwrap(), models[0]);
+    // Extreme values: errors, never a panic or an unbounded run.
+    let feats = data();
+    for (opt, msg) in [
+        (
+            "--num-gauss=18446744073709551615",
+            "not enough for 18446744073709551615",
+        ),
+        ("--num-gauss-init=1", "not enough for 4294967295"),
+        ("--num-threads=0", "--num-threads must be at least 1"),
+        ("--num-frames=0", "--num-frames=0"),
+    ] {
+        let mut args = vec!["gmm-global-init-from-feats", opt];
+        if opt == "--num-gauss-init=1" {
+            args.push("--num-gauss=4294967295");
+        }
+        args.extend([feats.as_str(), "z.mdl"]);
+        let o = run(d, &args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
+    }
+    ok(
+        d,
+        &[
+            "gmm-global-init-from-feats",
+            "--num-gauss=2",
+            "--num-iters=2",
+            "--num-threads=1000000",
+            "--num-frames=4294967295",
+            &data(),
+            "z.mdl",
+        ],
+    );
     // Mixing up needs at least two iterations (Kaldi divides by num-iters/2).
     let o = run(
         d,

@@ -1268,10 +1268,18 @@ pub fn init_from_feats(
     opts.validate()?;
     let (n, d) = feats.dim();
     let k0 = opts.initial_num_gauss();
-    if n < 10 * k0 || d == 0 {
+    if n < k0.saturating_mul(10) || d == 0 {
         return Err(Error::TooFewFrames {
             frames: n,
             components: k0,
+        });
+    }
+    // Mixing up beyond one Gaussian per frame cannot be supported by the data (and would grow
+    // without bound).
+    if opts.num_gauss > n {
+        return Err(Error::TooFewFrames {
+            frames: n,
+            components: opts.num_gauss,
         });
     }
     // Global mean and variance in f64.
@@ -1322,7 +1330,7 @@ pub fn init_from_feats(
         let before = gmm.num_gauss();
         let (next, report) = crate::estimate::estimate(&stats, &gmm, &est)?;
         gmm = next;
-        let target = opts.num_gauss.min(scheduled + inc);
+        let target = opts.num_gauss.min(scheduled.saturating_add(inc));
         if target > gmm.num_gauss() {
             log::info!("Splitting to {target} Gaussians.");
             gmm = crate::estimate::split(

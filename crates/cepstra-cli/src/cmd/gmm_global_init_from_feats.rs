@@ -66,8 +66,10 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
         );
     }
     let frames = sample.into_frames()?;
+    // The model is the same for any number of threads: more than the machine has buys nothing.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.num_threads)
+        .num_threads(a.num_threads.min(cores))
         .build()
         .context("starting the threads")?;
     let (gmm, _trace) = pool.install(|| init_from_feats(frames.view(), &a.opts))?;
