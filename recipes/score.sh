@@ -19,7 +19,7 @@ echo "$0 $*" >&2
 root=$(cd "$(dirname "$0")/.." && pwd)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <model-set> <data-dir> <dir>
- e.g.: $0 exp/classes_full_k5_s0/final.mdl data/test exp/classes_full_k5_s0/score_test
+ e.g.: $0 exp/classes_cmn_full_k5_i5_s0/final.mdl data/test_cmn exp/classes_cmn_full_k5_i5_s0/score_test_cmn
 Options:
   --nj <n>                     # parallel classification jobs [$nj]
   --cmd <run.pl|slurm.pl ...>  # how to run the jobs [$cmd]

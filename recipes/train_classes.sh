@@ -7,6 +7,9 @@
 #     cepstra acc-classes  EXPDIR/x.mdl on split JOB                               -> EXPDIR/x.JOB.acc
 #     cepstra est-classes  sums EXPDIR/x.{1..nj}.acc, estimates (here, not via --cmd) -> EXPDIR/(x+1).mdl
 #   EXPDIR/final.mdl = the last model set; logs in EXPDIR/log/.
+# EXPDIR/config records every setting that changes the model set (the data dir, its front-end record
+# <data-dir>/frontend and conf/, and the options below except --nj, --cmd, --stage, --cleanup, which do not):
+# a run with other settings refuses to write into a directory that holds models of another setting.
 # Run from an egs dir (it sources ./path.sh when there is one).
 
 # Begin configuration section.
@@ -18,6 +21,8 @@ num_iters=5        # EM passes after the k-means initialisation
 seed=0             # seed of the k-means initialisation
 gmm_opts=          # more options for init-classes, e.g. "--init kmeans"
 est_opts=          # options for est-classes (floors etc.)
+frontend_opts=     # the features' pipeline, recorded in the model set (init-classes --feature-config --cmvn
+                   # --norm-vars --deltas), e.g. "--feature-config=conf/mfcc.conf --cmvn=speaker"; for recognize
 stage=-1           # -1: from the initialisation; x: from EM pass x
 cleanup=true       # remove the statistics after each pass
 # End configuration section.
@@ -29,7 +34,7 @@ echo "$0 $*" >&2
 root=$(cd "$(dirname "$0")/.." && pwd)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <data-dir> <exp-dir>
- e.g.: $0 --nj 4 --num-gauss 5 data/train exp/classes_full_k5_s0
+ e.g.: $0 --nj 4 --num-gauss 5 data/train_cmn exp/classes_cmn_full_k5_i5_s0
 <data-dir> needs feats.scp (the final features: CMN and deltas already applied) and text (utt label).
 Options:
   --nj <n>                     # parallel jobs per EM pass [$nj]
@@ -40,6 +45,7 @@ Options:
   --seed <s>                   # k-means initialisation seed [$seed]
   --gmm-opts <opts>            # extra options of cepstra init-classes [$gmm_opts]
   --est-opts <opts>            # extra options of cepstra est-classes [$est_opts]
+  --frontend-opts <opts>       # the features' pipeline, recorded in the model set [$frontend_opts]
   --stage <n>                  # resume: -1 = init, x = EM pass x [$stage]
   --cleanup <true|false>       # remove the accumulators after use [$cleanup]"
 # shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
@@ -55,16 +61,34 @@ for f in "$data/feats.scp" "$data/text"; do
 done
 [[ $num_iters =~ ^[0-9]+$ ]] || { echo "$0: --num-iters must be a number >= 0, got $num_iters" >&2; exit 1; }
 mkdir -p "$dir/log"
+
+# The settings of this model set; models of other settings are never overwritten or mixed with these.
+config=$(
+  echo "# recipes/train_classes.sh: the settings of the model set in this directory"
+  echo "data $(cd "$data" && pwd)"
+  if [ -f "$data/frontend" ]; then echo "frontend $(< "$data/frontend")"; fi
+  for f in "$data"/conf/*; do [ -f "$f" ] && echo "$(basename "$f") $(tr '\n' ' ' < "$f")"; done
+  echo "num_gauss $num_gauss"; echo "covariance $covariance"; echo "num_iters $num_iters"; echo "seed $seed"
+  echo "gmm_opts $gmm_opts"; echo "est_opts $est_opts"; echo "frontend_opts $frontend_opts"
+)
+if [ -f "$dir/config" ] && [ "$(< "$dir/config")" != "$config" ] && compgen -G "$dir/*.mdl" > /dev/null; then
+  echo "$0: $dir holds models of other settings; not overwriting them.  Settings there / here:" >&2
+  diff <(printf '%s\n' "$(< "$dir/config")") <(printf '%s\n' "$config") | sed -n 's/^[<>] /  /p' >&2 || true
+  echo "$0: use another <exp-dir> (run.sh names it after the settings) or remove $dir" >&2
+  exit 1
+fi
+printf '%s\n' "$config" > "$dir/config"
 split_data.sh "$data" "$nj"
 sdata=$data/split$nj
 
 read -ra gmm_opt_words <<< "$gmm_opts"
 read -ra est_opt_words <<< "$est_opts"
+read -ra frontend_opt_words <<< "$frontend_opts"
 if [ "$stage" -le -1 ]; then
   echo "$0: initialising $num_gauss-Gaussian $covariance-covariance GMMs per class (k-means, seed $seed)" >&2
   # shellcheck disable=SC2086  # $cmd may carry options
   $cmd "$dir/log/init.log" \
-    cepstra init-classes "--num-gauss=$num_gauss" "--covariance=$covariance" "--num-iters=$num_iters" "--seed=$seed" "${gmm_opt_words[@]}" \
+    cepstra init-classes "--num-gauss=$num_gauss" "--covariance=$covariance" "--num-iters=$num_iters" "--seed=$seed" "${gmm_opt_words[@]}" "${frontend_opt_words[@]}" \
       "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
 fi
 

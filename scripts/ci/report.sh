@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # scripts/ci/report.sh: CI stage "HTML report" (issue 4, acceptance 6): opens the report of the synth_digits
-# recipe (egs/synth_digits/exp/classes_full_k5_s0/score_test/report.html; the recipe is run first, from
+# recipe (egs/synth_digits/exp/classes_cmn_full_k5_i5_s0/score_test_cmn/report.html; the recipe is run first, from
 # --stage 0, when the report is missing) in headless Chromium with scripts/report_screenshot.sh, which fails on
 # any console error, exception, failed or non-local request, and saves the screenshot as
 # target/ci/report_synth_digits.png.  Also checks the SVG plots carry axes, labels and a legend.
 # Usage: scripts/ci/report.sh [REPORT.html]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-report=${1:-egs/synth_digits/exp/classes_full_k5_s0/score_test/report.html}
+report=${1:-egs/synth_digits/exp/classes_cmn_full_k5_i5_s0/score_test_cmn/report.html}
 name=$(sed -n 's|^\(.*/\)\{0,1\}egs/\([^/]*\)/.*|\2|p' <<< "$report")
 out=target/ci/report_${name:-custom}.png
 if [ $# -eq 0 ] && [ ! -f "$report" ]; then

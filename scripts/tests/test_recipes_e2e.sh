@@ -90,7 +90,7 @@ if $synth; then
   if ! (cd "$root/egs/synth_digits" && local/make_corpus.sh corpus) > "$work/corpus.log" 2>&1; then
     tail -n 20 "$work/corpus.log"; check "synth_digits: local/make_corpus.sh makes the corpus" false
   else
-    exp=$root/egs/synth_digits/exp/classes_full_k5_s0
+    exp=$root/egs/synth_digits/exp/classes_cmn_full_k5_i5_s0
     run synth_digits synth1 --nj 1; rc=$?
     check "synth_digits --nj 1 exits 0 and prints an accuracy line" test "$rc" -eq 0 -a -n "$(grep -E "$one_re" <<< "$out")"
     acc1=$out; keep_models "$exp" "$work/synth.nj1"
@@ -101,13 +101,13 @@ if $synth; then
     check "synth_digits --nj 1 and --nj 2: the same accuracy ($acc1 | $acc2)" test "$acc1" = "$acc2"
     check "synth_digits --nj 1 and --nj 2: byte-identical model sets ($(cd "$work/synth.nj1" && echo *.mdl | wc -w) files; acceptance 4)" \
       same_models "$work/synth.nj1" "$work/synth.nj2"
-    report=$exp/score_test/report.html
+    report=$exp/score_test_cmn/report.html
     check "synth_digits: the HTML report exists, with SVG plots" grep -q '<svg' "$report"
     check "synth_digits: exp/RESULTS has the run's line" \
-      grep -qE "synth_digits full_k5.*nj 2.*$(acc_of "$acc2")" "$root/egs/synth_digits/exp/RESULTS"
+      grep -qE "synth_digits cmn_full_k5_i5.*nj 2.*$(acc_of "$acc2")" "$root/egs/synth_digits/exp/RESULTS"
     check "synth_digits: job logs (features, EM passes, scoring) in exp/*/log" \
       test -s "$root/egs/synth_digits/exp/make_mfcc/log/make_mfcc_train.2.log" -a -s "$exp/log/acc.4.2.log" \
-           -a -s "$exp/score_test/log/classify.2.log"
+           -a -s "$exp/score_test_cmn/log/classify.2.log"
     run synth_digits synth_stage4 --nj 2 --stage 4; rc=$?
     check "synth_digits --stage 4 (scoring only) exits 0 with the same accuracy" test "$rc" -eq 0 -a "$out" = "$acc2"
     check "... and leaves the model set alone" same_models "$work/synth.nj2" "$exp"
@@ -122,14 +122,14 @@ fi
 if $tidigits && [ -f "$corpus/train/wav.scp" ] && [ -f "$corpus/test/wav.scp" ]; then
   corpus=$(cd "$corpus" && pwd)
   echo "# egs/tidigits on $corpus"
-  exp=$root/egs/tidigits/exp/classes_full_k5_s0
+  exp=$root/egs/tidigits/exp/classes_cmn_full_k5_i5_s0
   run tidigits tid_seeds --corpus "$corpus" --nj 2 --seeds 0,1,2,3,4; rc=$?
   check "tidigits coursework --seeds 0,1,2,3,4 exits 0, printing mean ± sd over 5 seeds" \
     test "$rc" -eq 0 -a -n "$(grep -E "$seeds_re" <<< "$out")"
   seeds_line=$out
   check "tidigits coursework (from the wavs): mean $(acc_of "$out") >= 0.97 (issue 4, acceptance 1)" ge "$(acc_of "$out")" 0.97
   keep_models "$exp" "$work/tid.s0.nj2"
-  s0=$(tail -n 1 "$exp/score_test/accuracy.txt")
+  s0=$(tail -n 1 "$exp/score_test_cmn/accuracy.txt")
   run tidigits tid_stage4 --corpus "$corpus" --nj 2 --seeds 0,1,2,3,4 --stage 4; rc=$?
   check "tidigits --stage 4 --seeds 0,1,2,3,4 (scoring only) exits 0 with the same result" test "$rc" -eq 0 -a "$out" = "$seeds_line"
   rm -f "$exp"/*.mdl

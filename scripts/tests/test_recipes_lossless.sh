@@ -91,7 +91,7 @@ check "... saying how many were lost" has err.m4 'lost 1 of 8 utterances of d \(
 check "... and which" has err.m4 's6-u6 \(wav .*short.wav\): WARNING'
 check "... feats.scp has the 7 others" test "$(wc -l < d/feats.scp)" -eq 7
 check "... the data dir keeps only them (fix_data_dir.sh)" test "$(wc -l < d/utt2spk)" -eq 7
-check "... and validates" validate_data_dir.sh --no-text d
+check "... and validates" validate_data_dir.sh --no-text d 2> /dev/null
 # with --allow-missing, an unreadable wav is skipped (scp,p:) rather than failing its job
 rm -rf d && cp -r d.good d && sed -i "s|^s3-u3 .*|s3-u3 $work/wav/gone.wav|" d/wav.scp
 make_mfcc.sh --nj 2 --allow-missing 20% d exp/log d/data > /dev/null 2> err.m5
@@ -100,3 +100,106 @@ check "--allow-missing 20%: a missing wav is skipped, counted and named" \
 make_mfcc.sh --nj 2 --allow-missing lots d exp/log d/data > /dev/null 2> err.m6
 check "--allow-missing wants a percentage" has err.m6 'wants a percentage'
 rm -rf d exp
+
+# ---------------------------------------------------------------- egs/tidigits/run.sh on a made-up corpus
+# a copy of the recipe dir beside symlinks to scripts/, recipes/ and target/, so the runs leave egs/ alone
+repo=$work/repo
+mkdir -p "$repo/egs" && cp -a "$root/egs/tidigits" "$repo/egs/" && rm -rf "$repo/egs/tidigits/data" "$repo/egs/tidigits/exp"
+ln -s "$root/scripts" "$repo/scripts"; ln -s "$root/recipes" "$repo/recipes"
+ln -s "$(dirname "$(dirname "$(command -v cepstra)")")" "$repo/target"
+# the coursework layout: labels 1 2 3 (tones of 300/500/700 Hz, shifted per speaker), 3 train and 2 test speakers
+c=$work/corpus
+for set in train test; do
+  mkdir -p "$c/$set"
+  if [ $set = train ]; then spks="sa sb sc"; takes="1 2 3"; else spks="td te"; takes="1 2"; fi
+  i=0
+  for spk in $spks; do
+    i=$((i + 1))
+    for lab in 1 2 3; do
+      for t in $takes; do
+        u=${spk}_${lab}_$t; mkdir -p "$c/$set/$spk"
+        mkwav "$c/$set/$spk/$lab$t.wav" $((100 + 200 * lab + 25 * i)) "$((i * 100 + lab * 10 + t))"
+        echo "$u $spk/$lab$t.wav" >> "$c/$set/wav.scp"; echo "$u $lab" >> "$c/$set/text"; echo "$u $spk" >> "$c/$set/utt2spk"
+      done
+    done
+  done
+done
+recipe=$repo/egs/tidigits
+opts=(--nj 2 --num-gauss 1 --covariance diag --num-iters 2)
+runit() { local log=$1; shift; "$recipe/run.sh" "$@" > "$log" 2>&1; }
+mdl_of() { echo "$recipe/exp/classes_$1/final.mdl"; }
+unchanged() {  # unchanged SAVED DIR: the model set (every *.mdl) and config in DIR are SAVED's, byte for byte
+  local f n=0
+  for f in "$1"/*; do cmp -s "$f" "$2/${f##*/}" || return 1; n=$((n + 1)); done
+  [ "$n" -ge 3 ] && [ "$(find "$2" -maxdepth 1 -name '*.mdl' | wc -l)" -eq $((n - 1)) ]
+}
+
+runit r1.log --corpus "$c" "${opts[@]}"
+check "run.sh on the made-up corpus exits 0" test $? -eq 0
+check "... printing an accuracy as its last line" test -n "$(tail -n 1 r1.log | grep -E '^accuracy [01]\.[0-9]{4} \(')"
+first=$(tail -n 1 r1.log)
+cp "$recipe"/exp/classes_*/final.mdl r1.final.mdl 2> /dev/null
+d0=$recipe/exp/classes_cmn_diag_k1_i2_s0
+check "the exp dir is named after the setting (classes_cmn_diag_k1_i2_s0)" test -f "$d0/final.mdl"
+check "... with a config file of every setting" has "$d0/config" '^num_iters 2$'
+check "... naming the front-end" has "$d0/config" '^frontend compute-mfcc-feats .*apply-cmvn per utterance, norm-vars false \| add-deltas$'
+check "exp/RESULTS names the setting and the normalisation" \
+  has "$recipe/exp/RESULTS" $'tidigits cmn_diag_k1_i2\tcmvn utterance\tnorm-vars false\t.*accuracy'
+
+# --stage N > 0 without --corpus once data/ exists (it used to demand --corpus)
+runit r2.log --stage 1 "${opts[@]}"
+check "--stage 1 without --corpus exits 0" test $? -eq 0
+check "... with the same accuracy" test "$(tail -n 1 r2.log)" = "$first"
+runit r3.log --stage 3 "${opts[@]}"
+check "--stage 3 without --corpus exits 0 with the same accuracy" test $? -eq 0 -a "$(tail -n 1 r3.log)" = "$first"
+check "... remaking the same model set" cmp -s r1.final.mdl "$d0/final.mdl"
+mkdir -p d0.saved && cp "$d0"/*.mdl "$d0/config" d0.saved/
+runit r4.log "${opts[@]}"
+check "--stage 0 without --corpus fails, saying it needs it" has r4.log '--corpus is required for stage 0'
+
+# other model options: their own exp dirs; the first one is left as it was
+runit r5.log --stage 3 --nj 2 --num-gauss 1 --covariance diag --num-iters 3
+check "--num-iters 3 exits 0" test $? -eq 0
+check "... into classes_cmn_diag_k1_i3_s0" test -f "$(mdl_of cmn_diag_k1_i3_s0)" -a -f "$recipe/exp/classes_cmn_diag_k1_i3_s0/3.mdl"
+check "... leaving the --num-iters 2 model set as it was" unchanged d0.saved "$d0"
+runit r6.log --stage 3 "${opts[@]}" --gmm-opts "--var-floor 0.001"
+sum=$(cksum <<< "--var-floor 0.001" | cut -d' ' -f1)
+check "--gmm-opts: its own exp dir (_o<cksum of the options>)" test -f "$(mdl_of "cmn_diag_k1_i2_o${sum}_s0")"
+check "... whose config spells them out" has "$recipe/exp/classes_cmn_diag_k1_i2_o${sum}_s0/config" '^gmm_opts --var-floor 0.001$'
+check "... the first model set still as it was" unchanged d0.saved "$d0"
+for nv in false true; do
+  runit "r7$nv.log" --stage 2 "${opts[@]}" --cmvn speaker --norm-vars "$nv"; rc=$?
+  t=spkcmn; if $nv; then t=spkcmvn; fi
+  check "--cmvn speaker --norm-vars $nv exits 0 with an accuracy" test $rc -eq 0 -a -n "$(tail -n 1 "r7$nv.log" | grep '^accuracy')"
+  check "... features in data/train_$t and data/test_$t, model set in exp/classes_${t}_diag_k1_i2_s0" \
+    test -s "$recipe/data/train_$t/feats.scp" -a -s "$recipe/data/test_$t/feats.scp" -a -f "$(mdl_of "${t}_diag_k1_i2_s0")"
+  check "... exp/RESULTS says so" has "$recipe/exp/RESULTS" "tidigits ${t}_diag_k1_i2"$'\t'"cmvn speaker"$'\t'"norm-vars $nv"
+  # the features are Kaldi's per-speaker CMVN of the raw MFCC: compute-cmvn-stats --spk2utt, apply-cmvn --utt2spk
+  (cd "$recipe/data/test" && cepstra compute-mfcc-feats --config=../../conf/mfcc.conf scp:wav.scp ark:- 2>/dev/null |
+     cepstra compute-cmvn-stats --spk2utt=ark:spk2utt ark:- "ark:$work/cmvn.ark" 2>/dev/null &&
+   cepstra compute-mfcc-feats --config=../../conf/mfcc.conf scp:wav.scp ark:- 2>/dev/null |
+     cepstra apply-cmvn --norm-vars=$nv --utt2spk=ark:utt2spk "ark:$work/cmvn.ark" ark:- ark:- 2>/dev/null |
+     cepstra add-deltas ark:- "ark:$work/ref.$t.ark" 2>/dev/null)
+  check "... equal to compute-cmvn-stats --spk2utt | apply-cmvn --utt2spk | add-deltas by hand (test set)" \
+    cepstra compare-feats --tolerance=1e-6 "ark:$work/ref.$t.ark" "scp:$recipe/data/test_$t/feats.scp" > /dev/null 2>&1
+  check "... the model set records the front-end (speaker statistics)" \
+    bash -c "cepstra gmm-info '$(mdl_of "${t}_diag_k1_i2_s0")' 2>&1 | grep -q 'front-end: .*apply-cmvn --utt2spk'"
+done
+check "the per-utterance model set still as it was" unchanged d0.saved "$d0"
+runit r8.log --stage 3 "${opts[@]}" --norm-vars true
+check "--norm-vars true with per-utterance statistics needs stage 2 first: fails naming data/train_cmvn" \
+  has r8.log 'no data/train_cmvn/feats.scp: run stage 2'
+
+# recipes/train_classes.sh itself never mixes two settings in one dir
+(cd "$recipe" && train_classes.sh --nj 2 --num-gauss 1 --covariance diag --num-iters 4 data/train_cmn "$d0") > r9.log 2>&1
+check "train_classes.sh into a dir of other settings fails" test $? -ne 0
+check "... naming the setting that differs" bash -c "grep -q '^  num_iters 2$' r9.log && grep -q '^  num_iters 4$' r9.log"
+check "... and leaves the models alone" unchanged d0.saved "$d0"
+
+# a failed feature job fails the run (it used to end with an accuracy on the utterances that were left)
+sed -i 's|^td_2_1 .*|td_2_1 td/gone.wav|' "$c/test/wav.scp"
+runit r10.log --corpus "$c" "${opts[@]}"
+check "a missing test wav: run.sh fails" test $? -ne 0
+check "... naming the utterance, its wav and the log" \
+  has r10.log "utterance td_2_1 \\(wav $c/test/td/gone.wav\\) failed; log exp/make_mfcc/log/make_mfcc_test_cmn\\.[12]\\.log"
+check "... and prints no accuracy" test -z "$(grep '^accuracy' r10.log)"

@@ -102,7 +102,7 @@ echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); --nj $nj"
 recipe() {
   local egs=$1 label=$2 rc acc_run acc_slurm w_run=999 w_slurm=999 i exp
   shift 2
-  exp=$root/egs/$egs/exp/classes_full_k5_s0
+  exp=$root/egs/$egs/exp/classes_cmn_full_k5_i5_s0
   run "$egs" "$label.nj1" --nj 1 --cmd run.pl "$@"; rc=$?
   check "$label --nj 1 --cmd run.pl exits 0" test "$rc" -eq 0 || return
   keep_models "$exp" "$work/$label.nj1"
@@ -119,7 +119,7 @@ recipe() {
   check "$label: --nj $nj --cmd slurm.pl and --nj 1 --cmd run.pl give byte-identical model sets" \
     same_models "$work/$label.nj1" "$exp"
   local logs used
-  logs=$(find "$root/egs/$egs/exp/make_mfcc/log" "$exp/log" "$exp/score_test/log" -maxdepth 1 -name '*.log' \
+  logs=$(find "$root/egs/$egs/exp/make_mfcc/log" "$exp/log" "$exp/score_test_cmn/log" -maxdepth 1 -name '*.log' \
          -newer "$work/$label.run2.log")
   used=$(xargs sed -n 's/^# Running on //p' <<< "$logs" | sort | uniq -c | awk '{ printf "%s%s: %d jobs", (NR > 1 ? ", " : ""), $2, $1 }')
   check "$label: the job logs record both nodes ($used)" \

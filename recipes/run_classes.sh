@@ -1,0 +1,165 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # recipe, corpus_help, train, test: set by the run.sh that sources this file
+# recipes/run_classes.sh: the stages that every egs/<corpus>/run.sh shares (as Kaldi keeps shared steps in
+# steps/), sourced by run.sh once it has set its own options' defaults and defined
+#   recipe          the recipe's name in exp/RESULTS, e.g. tidigits
+#   corpus_help     the help lines of its own options
+#   recipe_setup    called after the options are parsed: checks them, sets train and test (the data dirs
+#                   stage 0 makes) and, for a corpus with its own features, feats_from=provided
+#   recipe_prepare  stage 0: makes $train and $test (wav.scp, text, utt2spk, spk2utt; feats.scp if provided)
+# Stages: 0 data (recipe_prepare), 1 validate, 2 features, 3 train, 4 score.  The last line printed is the
+# result; exp/RESULTS gets one line per run.
+#
+# Names (every setting that changes a model set is in its directory's name or in its config file):
+#   data/<set>_<fe>     the final features: MFCC (conf/mfcc.conf) | normalisation | add-deltas, where <fe> is
+#                       cmn (per-utterance means, the default), cmvn (per-utterance means and variances),
+#                       spkcmn or spkcmvn (per speaker, Kaldi's compute-cmvn-stats --spk2utt + apply-cmvn
+#                       --utt2spk; the raw MFCC and cmvn.scp are then in data/<set>); <fe>/frontend says how
+#   exp/classes_<train-tag>_<cov>_k<K>_i<iters>[_o<cksum of --gmm-opts>]_s<seed>/   the model set, where
+#                       <train-tag> is the train data dir's name after "train_" (cmn, all_spkcmvn, provided)
+#     config            every setting of the model set (recipes/train_classes.sh refuses to mix settings)
+#     score_<test>/     the scores of data/<test> (e.g. score_test_cmn)
+
+# Begin configuration section (defaults; run.sh may set others before sourcing this file).
+: "${stage:=0}"
+: "${nj:=4}"
+: "${cmd:=$train_cmd}"
+: "${num_gauss:=5}"
+: "${covariance:=full}"
+: "${num_iters:=5}"
+: "${seed:=0}"
+: "${seeds:=}"
+: "${gmm_opts:=}"
+: "${cmvn:=utterance}"
+: "${norm_vars:=false}"
+# End configuration section.
+help_message="usage: $0 [options]
+Options [default]:
+$corpus_help
+  --stage N                       resume from stage N: 0 data, 1 validate, 2 features, 3 train, 4 score [$stage]
+  --nj N                          parallel jobs [$nj]
+  --cmd CMD                       run.pl or slurm.pl (default from cmd.sh) [$cmd]
+  --cmvn utterance|speaker        mean (and variance) statistics per utterance or per speaker [$cmvn]
+  --norm-vars true|false          normalise variances too (CMVN instead of CMN) [$norm_vars]
+  --num-gauss K                   Gaussians per class [$num_gauss]
+  --covariance full|diag          [$covariance]
+  --num-iters N                   EM passes [$num_iters]
+  --seed S                        k-means seed [$seed]
+  --seeds S1,S2,...               several seeds: mean ± sd of the accuracy [$seeds]
+  --gmm-opts \"...\"                extra options of cepstra init-classes [$gmm_opts]"
+# shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
+. parse_options.sh
+set -euo pipefail
+[ $# -eq 0 ] || { printf '%s\n' "$help_message" >&2; echo "$0: unexpected argument $1" >&2; exit 1; }
+case $cmvn in utterance|speaker) ;; *) echo "$0: --cmvn must be utterance or speaker, got $cmvn" >&2; exit 1 ;; esac
+IFS=, read -ra seed_list <<< "${seeds:-$seed}"
+[ ${#seed_list[@]} -gt 0 ] || { echo "$0: empty --seeds" >&2; exit 1; }
+feats_from=wavs
+recipe_setup
+
+# The names (see the header).
+if $norm_vars; then fe=cmvn; else fe=cmn; fi
+if [ "$cmvn" = speaker ]; then fe=spk$fe; fi
+if [ "$feats_from" = provided ]; then
+  [ "$fe" = cmn ] || { echo "$0: the corpus's features are already normalised (per-utterance CMN) and have" \
+    "deltas: --cmvn $cmvn --norm-vars $norm_vars needs features from the wavs" >&2; exit 1; }
+  train_fe=$train; test_fe=$test
+  frontend_opts="--cmvn=utterance --deltas=2"   # Kaldi's features, of options not recorded here
+else
+  train_fe=${train}_$fe; test_fe=${test}_$fe
+  frontend_opts="--feature-config=conf/mfcc.conf --cmvn=$cmvn --norm-vars=$norm_vars --deltas=2"
+fi
+# (the model set records its front-end, so that cepstra recognize runs it on new audio)
+train_tag=${train_fe#data/train}; train_tag=${train_tag#_}
+opts_tag=
+if [ -n "$gmm_opts" ]; then read -r opts_tag _ < <(cksum <<< "$gmm_opts"); opts_tag=_o$opts_tag; fi
+tag=${train_tag}_${covariance}_k${num_gauss}_i${num_iters}$opts_tag
+score=score_${test_fe#data/}
+
+# wall time per stage, for exp/RESULTS (bash's clock: no process launched)
+start=${EPOCHREALTIME/./}; last=$start; stage_times=
+mark() {  # mark NAME: the time since the previous mark
+  local t=${EPOCHREALTIME/./} d
+  d=$(( (t - last + 5000) / 10000 )); last=$t
+  printf -v d '%d.%02d' $((d / 100)) $((d % 100))
+  stage_times+="${stage_times:+ }$1 $d"
+}
+
+if [ "$stage" -le 0 ]; then
+  recipe_prepare
+  if [ "$feats_from" = provided ]; then
+    for d in "$train" "$test"; do echo "the corpus's own features (its feats.scp)" > "$d/frontend"; done
+  fi
+  mark data
+fi
+
+if [ "$stage" -le 1 ]; then
+  for d in "$train" "$test"; do
+    [ -f "$d/text" ] || { echo "$0: no $d/text: run stage 0 (data preparation) first" >&2; exit 1; }
+    if [ "$feats_from" = provided ]; then validate_data_dir.sh "$d"; else validate_data_dir.sh --no-feats "$d"; fi
+  done
+  mark validate
+fi
+
+# features DATA DEST: the final features of DATA into the data dir DEST
+features() {
+  local data=$1 dest=$2 f conf
+  mapfile -t conf < conf/mfcc.conf
+  if [ "$cmvn" = utterance ]; then
+    # one pipeline per job: compute-mfcc-feats | apply-cmvn (each utterance's own statistics) | add-deltas
+    mkdir -p "$dest"
+    for f in wav.scp text utt2spk spk2utt; do cp "$data/$f" "$dest/$f"; done
+    make_mfcc.sh --nj "$nj" --cmd "$cmd" --mfcc-config conf/mfcc.conf --compress false --cmvn-deltas true \
+      --norm-vars "$norm_vars" "$dest" exp/make_mfcc/log "$dest/data"
+  else
+    # Kaldi's per-speaker CMVN: raw MFCC and per-speaker statistics in DATA, applied into DEST
+    make_mfcc.sh --nj "$nj" --cmd "$cmd" --mfcc-config conf/mfcc.conf --compress false "$data" exp/make_mfcc/log "$data/data"
+    compute_cmvn_stats.sh --cmd "$cmd" "$data" exp/make_mfcc/log "$data/data"
+    apply_cmvn.sh --nj "$nj" --cmd "$cmd" --norm-vars "$norm_vars" "$data" exp/make_mfcc/log "$dest"
+  fi
+  echo "compute-mfcc-feats ${conf[*]} | apply-cmvn per $cmvn, norm-vars $norm_vars | add-deltas" > "$dest/frontend"
+}
+
+if [ "$stage" -le 2 ] && [ "$feats_from" = wavs ]; then
+  # Train and test at the same time: on a cluster that is one scheduling round trip instead of two.
+  for d in "$train" "$test"; do
+    [ -f "$d/wav.scp" ] || { echo "$0: no $d/wav.scp: run stage 0 (data preparation) first" >&2; exit 1; }
+  done
+  features "$train" "$train_fe" & p1=$!
+  features "$test" "$test_fe" & p2=$!
+  ok=true
+  wait "$p1" || ok=false
+  wait "$p2" || ok=false
+  $ok || { echo "$0: feature extraction failed (see the messages above; logs in exp/make_mfcc/log)" >&2; exit 1; }
+  for d in "$train_fe" "$test_fe"; do validate_data_dir.sh "$d"; done
+  mark features
+fi
+
+if [ "$stage" -le 3 ]; then
+  for d in "$train_fe" "$test_fe"; do
+    [ -f "$d/feats.scp" ] || { echo "$0: no $d/feats.scp: run stage 2 (features) first" >&2; exit 1; }
+  done
+  for s in "${seed_list[@]}"; do
+    train_classes.sh --nj "$nj" --cmd "$cmd" --num-gauss "$num_gauss" --covariance "$covariance" \
+      --num-iters "$num_iters" --seed "$s" --gmm-opts "$gmm_opts" --frontend-opts "$frontend_opts" \
+      "$train_fe" "exp/classes_${tag}_s$s"
+  done
+  mark train
+fi
+
+if [ "$stage" -le 4 ]; then
+  for s in "${seed_list[@]}"; do
+    score.sh --nj "$nj" --cmd "$cmd" "exp/classes_${tag}_s$s/final.mdl" "$test_fe" "exp/classes_${tag}_s$s/$score"
+  done
+  mark score
+fi
+
+# The result: the last line printed.
+accs=()
+for s in "${seed_list[@]}"; do accs+=("exp/classes_${tag}_s$s/$score/accuracy.txt"); done
+result=$(summarize_accuracy.sh "${accs[@]}")
+wall=$(( (${EPOCHREALTIME/./} - start + 5000) / 10000 ))
+printf '%s\t%s\tcmvn %s\tnorm-vars %s\tseeds %s\tnj %s\tcmd %s\tstage %s\twall %d.%02d s\tstages %s\t%s\n' \
+  "$(date -u +%FT%TZ)" "$recipe $tag" "$cmvn" "$norm_vars" "${seed_list[*]}" "$nj" "$cmd" "$stage" \
+  $((wall / 100)) $((wall % 100)) "$stage_times" "$result" >> exp/RESULTS
+echo "$result"
