@@ -410,6 +410,35 @@ fn per_frame_weights_as_kaldis_weights_option() {
         stderr(&o)
     );
     assert!(!d.join("x.acc").exists());
+    // A negative or NaN weight is an error naming the utterance and the frame.
+    for bad in [-1.0f32, f32::NAN] {
+        let mut v = ones[0].1.clone();
+        v[3] = bad;
+        let mut w = cepstra_io::table::Writer::<Array1<f32>>::open(&format!(
+            "ark:{}",
+            d.join("bad.ark").display()
+        ))
+        .unwrap();
+        w.write(ones[0].0, &v).unwrap();
+        w.commit().unwrap();
+        let o = run(
+            d,
+            &[
+                "gmm-acc-stats",
+                "--weights=ark:bad.ark",
+                &model,
+                "ark:first.feats.ark",
+                "x.acc",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("utterance {}: weight {bad} of frame 3", ones[0].0)),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!d.join("x.acc").exists());
+    }
     let o = run(
         d,
         &[

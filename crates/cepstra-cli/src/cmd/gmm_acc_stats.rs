@@ -75,6 +75,13 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
                     w.len(),
                     feats.nrows()
                 );
+                if let Some((t, v)) = w
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+                {
+                    anyhow::bail!("utterance {key}: weight {v} of frame {t} in {spec} (weights must be finite and >= 0)");
+                }
                 Some(w)
             }
             _ => None,
