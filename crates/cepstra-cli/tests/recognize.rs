@@ -616,3 +616,51 @@ fn gmm_info_and_gmm_copy_open_model_sets() {
     let err = String::from_utf8_lossy(&run(dir, &["gmm-info", "bad.json"]).stderr).into_owned();
     assert_eq!(err.matches("missing field").count(), 1, "{err}");
 }
+
+#[test]
+fn resampling_matches_real_kaldi() {
+    let data = util::fixture("cepstra-cli/tests/data/resample");
+    let d = tempfile::tempdir().unwrap();
+    for (rate, allow, scp, golden, tol) in [
+        (
+            "8000",
+            "--allow-downsample",
+            "down.scp",
+            "down8k.ark.txt",
+            "1e-3",
+        ),
+        (
+            "16000",
+            "--allow-upsample",
+            "up.scp",
+            "up16k.ark.txt",
+            "2e-3",
+        ),
+    ] {
+        let ours = format!("ark:{}", d.path().join(golden).display());
+        ok(
+            &data,
+            &[
+                "compute-mfcc-feats",
+                "--dither=0",
+                "--use-energy=false",
+                &format!("--sample-frequency={rate}"),
+                allow,
+                &format!("scp:{scp}"),
+                &ours,
+            ],
+        );
+        let kaldi = util::read_table(&format!("ark,t:{}", data.join(golden).display()));
+        assert_eq!(kaldi.len(), if rate == "8000" { 2 } else { 1 });
+        // Fails when some |ours - kaldi| > tol · max(1, |kaldi|), or the frame counts differ.
+        ok(
+            &data,
+            &[
+                "compare-feats",
+                &format!("--tolerance={tol}"),
+                &ours,
+                &format!("ark,t:{golden}"),
+            ],
+        );
+    }
+}
