@@ -186,6 +186,18 @@ fn recognize_equals_classify(speaker: bool) {
         assert!(ll.is_finite() && margin >= 0.0, "{line}");
     }
     if speaker {
+        // --spk2utt groups the inputs the same way.
+        ok(
+            dir,
+            &[
+                "recognize",
+                "--hyp=shyp.txt",
+                "--spk2utt=test.spk2utt",
+                "final.mdl",
+                "scp:test.scp",
+            ],
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("shyp.txt")).unwrap(), hyp);
         // Without --utt2spk each input is normalised by its own statistics, and the log says so.
         let out = run(dir, &["recognize", "final.mdl", "scp:test.scp"]);
         assert!(out.status.success());

@@ -513,6 +513,23 @@ mod tests {
     }
 
     #[test]
+    fn invalid_options_are_the_computers_errors() {
+        let mut o = FrontEndOptions::new(mfcc8k(), CmvnMode::Utterance, false, 2, 0);
+        assert!(matches!(
+            FrontEnd::new(&o),
+            Err(crate::Error::DeltaOptions { window: 0, .. })
+        ));
+        o.deltas = None;
+        if let FeatureOptions::Mfcc(m) = &mut o.features {
+            m.frame_opts.samp_freq = 0.0;
+        }
+        assert!(matches!(
+            FrontEnd::new(&o),
+            Err(crate::Error::SampleFrequency { .. })
+        ));
+    }
+
+    #[test]
     fn other_rates_need_permission() {
         let o = FrontEndOptions::new(mfcc8k(), CmvnMode::Utterance, false, 2, 2);
         let fe = FrontEnd::new(&o).unwrap();
