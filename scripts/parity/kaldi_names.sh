@@ -10,7 +10,8 @@
 #     --kaldi-compat, Kaldi's bytes);
 #  3. {f,}gmm-global-copy and gmm-global-sum-accs: the same bytes; get-frame-likes --average
 #     within 1e-4·max(1,|LL|);
-#  4. gmm-global-init-from-feats --num-gauss=8 --num-gauss-init=2 --num-iters=10
+#  4. gmm-global-to-fgmm: the same bytes; fgmm-global-to-gmm: LL within 1e-4·max(1,|LL|);
+#  5. gmm-global-init-from-feats --num-gauss=8 --num-gauss-init=2 --num-iters=10
 #     --num-frames=1000: the same mixing-up schedule and Gaussian count (random numbers differ:
 #     glibc rand() against ChaCha8), Kaldi reads the model, LL/frame within 0.5.
 # KALDI_BIN defaults to a build of ../shared/tools/kaldi-ref (build.sh, ~1 min, kept in
@@ -113,6 +114,17 @@ for cov in diag full; do
     check "$p-sum-accs" "$(within "$l1" "$l2" 1e-4)" "Kaldi's est on both sums: LL/frame $l1 vs $l2"
   fi
 done
+
+# gmm-global-to-fgmm: Kaldi's bytes; fgmm-global-to-gmm: Kaldi's model within 1e-4·max(1,|LL|).
+q "$cepstra" gmm-global-to-fgmm "$tmp/diag/kaldi.5.mdl" "$tmp/cf.mdl"
+q "$kbin/gmm-global-to-fgmm" "$tmp/diag/kaldi.5.mdl" "$tmp/kf.mdl"
+same=0; cmp -s "$tmp/cf.mdl" "$tmp/kf.mdl" && same=1
+check "gmm-global-to-fgmm" $same "byte-identical output"
+q "$cepstra" fgmm-global-to-gmm "$tmp/full/kaldi.5.mdl" "$tmp/cg.mdl"
+q "$kbin/fgmm-global-to-gmm" "$tmp/full/kaldi.5.mdl" "$tmp/kg.mdl"
+l1=$(ll gmm-global "$tmp/kg.mdl"); l2=$(ll gmm-global "$tmp/cg.mdl")
+tol=$(awk -v a="$l1" 'BEGIN { a = a < 0 ? -a : a; print 1e-4 * (a > 1 ? a : 1) }')
+check "fgmm-global-to-gmm" "$(within "$l1" "$l2" "$tol")" "LL/frame Kaldi $l1, cepstra $l2 (|diff| $(absdiff "$l1" "$l2"))"
 
 # 4. gmm-global-init-from-feats.
 opts=(--num-gauss=8 --num-gauss-init=2 --num-iters=10 --num-frames=1000)

@@ -56,7 +56,7 @@ enum Command {
     #[command(visible_aliases = ["gmm-global-get-frame-likes", "fgmm-global-get-frame-likes"])]
     GmmGetFrameLikes(cmd::gmm_get_frame_likes::Args),
     GmmInfo(cmd::gmm_info::Args),
-    #[command(visible_aliases = ["gmm-global-copy", "fgmm-global-copy"])]
+    #[command(visible_aliases = ["gmm-global-copy", "fgmm-global-copy", "gmm-global-to-fgmm", "fgmm-global-to-gmm"])]
     GmmCopy(cmd::gmm_copy::Args),
     ValidateDataDir(cmd::validate_data_dir::Args),
     FixDataDir(cmd::fix_data_dir::Args),

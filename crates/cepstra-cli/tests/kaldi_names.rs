@@ -655,3 +655,52 @@ fn two_passes_at_d13_and_d39_give_kaldis_models() {
         }
     }
 }
+
+#[test]
+fn gmm_global_to_fgmm_gives_kaldis_bytes_and_fgmm_global_to_gmm_its_diagonal() {
+    // dims/full_dD.0.mdl was made by Kaldi's `gmm-global-to-fgmm diag_dD.0.mdl` (README there).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dims = |f: &str| kaldi(&format!("dims/{f}"));
+    for dim in [13, 39] {
+        let full = format!("f{dim}.mdl");
+        ok(
+            d,
+            &[
+                "gmm-global-to-fgmm",
+                &dims(&format!("diag_d{dim}.0.mdl")),
+                &full,
+            ],
+        );
+        assert!(
+            std::fs::read(d.join(&full)).unwrap()
+                == std::fs::read(dims(&format!("full_d{dim}.0.mdl"))).unwrap(),
+            "D={dim}: not Kaldi's gmm-global-to-fgmm bytes"
+        );
+        // Back to diagonal: a Kaldi <DiagGMM> scoring as the original diagonal model.
+        let diag = format!("g{dim}.mdl");
+        ok(
+            d,
+            &[
+                "fgmm-global-to-gmm",
+                &dims(&format!("full_d{dim}.0.mdl")),
+                &diag,
+            ],
+        );
+        assert!(std::fs::read(d.join(&diag))
+            .unwrap()
+            .starts_with(b"\0B<DiagGMM>"));
+        let feats = format!("ark:{}", dims(&format!("d{dim}.ark")));
+        let ll = |m: &str| {
+            let log = ok_log(d, &["gmm-get-frame-likes", m, &feats, "ark:/dev/null"]);
+            logged_number(&log, "average log-likelihood per frame ")
+        };
+        let (a, b) = (ll(&diag), ll(&dims(&format!("diag_d{dim}.0.mdl"))));
+        assert!((a - b).abs() <= 1e-6 * b.abs(), "D={dim}: {a} vs {b}");
+    }
+    // cepstra's own name: --covariance, JSON in and out.
+    ok(d, &["gmm-copy", &dims("diag_d13.0.mdl"), "d.json"]);
+    ok(d, &["gmm-copy", "--covariance=full", "d.json", "f.json"]);
+    assert!(ok(d, &["gmm-info", "f.json"]).contains("covariance full"));
+    assert!(std::fs::read(d.join("f.json")).unwrap().starts_with(b"{"));
+}

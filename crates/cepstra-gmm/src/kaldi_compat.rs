@@ -21,6 +21,7 @@
 //!   them.
 //! - [`fit_kaldi`]: acc → est iterations on a set of utterances, with the trace Kaldi's logs and
 //!   `get-frame-likes` would show.
+//! - [`convert_covariance`]: `gmm-global-to-fgmm` / `fgmm-global-to-gmm`.
 //! - [`FrameReservoir`] and [`init_from_feats`]: `gmm-global-init-from-feats` (a uniform sample of
 //!   at most `--num-frames` frames, random frames as means, the global variance, EM passes with
 //!   Kaldi's mixing-up schedule). Its random numbers are cepstra's (ChaCha8), not glibc's
@@ -1149,6 +1150,43 @@ fn frame_likes_mean(gmm: &Gmm, utterances: &[ArrayView2<'_, f32>]) -> Result<f64
         n += l.len();
     }
     Ok(if n > 0 { sum / n as f64 } else { 0.0 })
+}
+
+// ---------------------------------------------------------------------------------------------
+// gmm-global-to-fgmm / fgmm-global-to-gmm.
+
+/// The model with covariance type `to` (Kaldi's `gmm-global-to-fgmm` and `fgmm-global-to-gmm`):
+/// diagonal → full puts the variances on the diagonals; full → diagonal keeps the diagonals of
+/// the covariances. A diagonal model read from a Kaldi file becomes the full model Kaldi's
+/// `FullGmm::CopyFromDiagGmm` makes (its float parameters copied, gconsts recomputed in float
+/// as `ComputeGconsts`: the bytes of `gmm-global-to-fgmm`); full → diagonal is computed in f64
+/// (Kaldi inverts in float and double: the last bits may differ).
+pub fn convert_covariance(gmm: &Gmm, to: CovarianceType) -> Result<Gmm> {
+    match (gmm, to) {
+        (Gmm::Diag(g), CovarianceType::Full) => match g.kaldi.as_deref() {
+            Some(KaldiRaw::Diag {
+                gconsts,
+                weights,
+                means_invvars,
+                inv_vars,
+            }) => {
+                let mut m = KaldiModel::Full {
+                    gconsts: gconsts.to_vec(),
+                    weights: weights.to_vec(),
+                    means_invcovars: means_invvars.clone(),
+                    inv_covars: inv_vars
+                        .outer_iter()
+                        .map(|r| pack_lower_f32(Array2::from_diag(&r).view()))
+                        .collect(),
+                };
+                m.compute_gconsts()?;
+                m.into_gmm()
+            }
+            _ => Ok(Gmm::Full(g.to_full())),
+        },
+        (Gmm::Full(g), CovarianceType::Diag) => Ok(Gmm::Diag(g.to_diag())),
+        _ => Ok(gmm.clone()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

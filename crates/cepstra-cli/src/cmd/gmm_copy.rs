@@ -1,5 +1,6 @@
-//! `cepstra gmm-copy`: convert a model between formats (JSON, Kaldi binary, Kaldi text), or
-//! take one class out of a model set.
+//! `cepstra gmm-copy`: convert a model between formats (JSON, Kaldi binary, Kaldi text) or
+//! covariance types (`--covariance`; Kaldi's gmm-global-to-fgmm, fgmm-global-to-gmm), or take one
+//! class out of a model set.
 
 use std::io::Write;
 
@@ -20,6 +21,10 @@ use crate::common::gmm_io::{write_model, Invocation, ModelOutArgs};
 pub struct Args {
     #[command(flatten)]
     out: ModelOutArgs,
+    /// Convert to this covariance type (under gmm-global-to-fgmm: full; under
+    /// fgmm-global-to-gmm: diag)
+    #[arg(long, value_enum)]
+    covariance: Option<cepstra_gmm::CovarianceType>,
     /// Of a model set, copy only the model of this class
     #[arg(long, value_name = "LABEL")]
     class: Option<String>,
@@ -31,14 +36,28 @@ pub struct Args {
 
 pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
     a.out.apply_kaldi_defaults(inv);
+    let covariance = match (a.covariance, inv.name()) {
+        (None, "gmm-global-to-fgmm") => Some(cepstra_gmm::CovarianceType::Full),
+        (None, "fgmm-global-to-gmm") => Some(cepstra_gmm::CovarianceType::Diag),
+        (c, _) => c,
+    };
     let bytes = Input::open(&a.model_in)?.read_all()?;
     if !is_model_set(&bytes) {
         if a.class.is_some() {
             bail!("--class: {} is a single model, not a model set", a.model_in);
         }
-        let gmm = cepstra_gmm::io::model_from_bytes(&bytes)
+        let mut gmm = cepstra_gmm::io::model_from_bytes(&bytes)
             .with_context(|| format!("reading model {}", a.model_in))?;
+        if let Some(to) = covariance {
+            gmm = cepstra_gmm::kaldi_compat::convert_covariance(&gmm, to)?;
+        }
         return write_model(&gmm, &a.model_out, &a.out);
+    }
+    if covariance.is_some() {
+        bail!(
+            "--covariance: {} is a model set; convert single models (gmm-copy --class=LABEL first)",
+            a.model_in
+        );
     }
     let set = ModelSet::from_bytes(&bytes, &a.model_in)?;
     match &a.class {

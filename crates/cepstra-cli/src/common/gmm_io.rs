@@ -102,6 +102,10 @@ impl<'a> Invocation<'a> {
     pub fn new(name: &'a str, matches: &'a clap::ArgMatches) -> Self {
         Self { name, matches }
     }
+    /// The name the subcommand was called by.
+    pub fn name(&self) -> &str {
+        self.name
+    }
     /// cepstra's name or Kaldi's.
     pub fn flavour(&self) -> Flavour {
         if self.name.starts_with("gmm-global-") || self.name.starts_with("fgmm-global-") {
