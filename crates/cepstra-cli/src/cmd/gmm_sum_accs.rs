@@ -39,8 +39,10 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
         }
     }
     let total = total.context("no statistics to sum")?;
-    let avg = if unrecorded == a.accs_in.len() || like_frames <= 0.0 {
+    let avg = if unrecorded == a.accs_in.len() {
         show_avg_loglike(f64::NAN)
+    } else if like_frames <= 0.0 {
+        "none (no frames)".to_string()
     } else if unrecorded > 0 {
         format!(
             "{:.6} over the {like_frames:.1} frames of the {} inputs that record it \
