@@ -124,6 +124,12 @@ impl<'a> Invocation<'a> {
     }
     /// Whether the option with clap id `id` (the field name) was given by the user.
     pub fn given(&self, id: &str) -> bool {
+        // A misspelt id would silently override what the user gave: caught by the tests.
+        debug_assert!(
+            self.matches.try_get_raw(id).is_ok(),
+            "no option with id {id} in {}",
+            self.name
+        );
         matches!(
             self.matches
                 .try_get_raw(id)
