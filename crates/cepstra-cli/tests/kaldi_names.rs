@@ -410,6 +410,22 @@ fn per_frame_weights_as_kaldis_weights_option() {
         stderr(&o)
     );
     assert!(!d.join("x.acc").exists());
+    // With a permissive feature table (`ark,p:`), Kaldi's behaviour: warn and skip it.
+    let log = ok_log(
+        d,
+        &[
+            "gmm-acc-stats",
+            "--weights=ark:only1.ark",
+            &model,
+            &format!("ark,p:{}", kaldi("data.ark")),
+            "p.acc",
+        ],
+    );
+    assert!(
+        log.contains("no weights") && log.contains("(skipped)"),
+        "{log}"
+    );
+    assert!(log.contains("Done 1 files"), "{log}");
     // A negative or NaN weight is an error naming the utterance and the frame.
     for bad in [-1.0f32, f32::NAN] {
         let mut v = ones[0].1.clone();

@@ -65,25 +65,15 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
             Err(e) => return Err(e.into()),
         };
         let w = match (&mut weights, &a.weights) {
-            (Some(r), Some(spec)) => {
-                let w = r
-                    .get(&key)?
-                    .with_context(|| format!("utterance {key}: no weights in {spec}"))?;
-                anyhow::ensure!(
-                    w.len() == feats.nrows(),
-                    "utterance {key}: {} weights in {spec} for {} frames",
-                    w.len(),
-                    feats.nrows()
-                );
-                if let Some((t, v)) = w
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-                {
-                    anyhow::bail!("utterance {key}: weight {v} of frame {t} in {spec} (weights must be finite and >= 0)");
+            (Some(r), Some(spec)) => match frame_weights(r, spec, &key, feats.nrows()) {
+                Ok(w) => Some(w),
+                // Kaldi warns and skips such an utterance; cepstra does with `ark,p:`/`scp,p:`.
+                Err(e) if permissive => {
+                    log::warn!("{e:#} (skipped)");
+                    continue;
                 }
-                Some(w)
-            }
+                Err(e) => return Err(e),
+            },
             _ => None,
         };
         let wv = w.as_ref().map(|w| w.view());
@@ -104,4 +94,32 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
         show_avg_loglike(stats.avg_loglike())
     );
     write_stats(&stats, &a.accs_out, &a.out)
+}
+
+/// The weights of utterance `key` (`n` frames) from the `--weights` table: present, one per
+/// frame, finite and non-negative.
+fn frame_weights(
+    r: &mut RandomAccessReader<Array1<f32>>,
+    spec: &str,
+    key: &str,
+    n: usize,
+) -> Result<Array1<f32>> {
+    let w = r
+        .get(key)?
+        .with_context(|| format!("utterance {key}: no weights in {spec}"))?;
+    anyhow::ensure!(
+        w.len() == n,
+        "utterance {key}: {} weights in {spec} for {n} frames",
+        w.len()
+    );
+    if let Some((t, v)) = w
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+    {
+        anyhow::bail!(
+            "utterance {key}: weight {v} of frame {t} in {spec} (weights must be finite and >= 0)"
+        );
+    }
+    Ok(w)
 }
