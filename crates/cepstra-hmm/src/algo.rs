@@ -1,0 +1,217 @@
+//! Forward, backward, Viterbi and occupancies in the log domain (f64).
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::error::{Error, Result};
+use crate::model::Hmm;
+
+fn lse(xs: impl Iterator<Item = f64> + Clone) -> f64 {
+    let m = xs.clone().fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::NEG_INFINITY {
+        return m;
+    }
+    m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// Emission log-likelihoods of one utterance.
+#[derive(Debug, Clone)]
+pub struct Emissions {
+    /// T×(Σ M_s): ln w_sm + ln N(x_t; μ_sm, Σ_sm), state s's components in its column range.
+    pub comp: Array2<f64>,
+    /// T×S: ln b_s(x_t) = log-sum-exp of state s's columns.
+    pub state: Array2<f64>,
+}
+
+/// The best path of an utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViterbiPath {
+    /// ln of the best path's probability (−∞ when no path fits the utterance).
+    pub score: f64,
+    /// 0-based emitting state of each frame (empty when `score` is −∞).
+    pub states: Vec<usize>,
+}
+
+/// Posteriors of one utterance (Baum-Welch E-step).
+#[derive(Debug, Clone)]
+pub struct Posteriors {
+    /// ln p(X) (the forward total).
+    pub total: f64,
+    /// T×S state occupancies γ_t(s).
+    pub state_occ: Array2<f64>,
+    /// T×(Σ M_s) state-component occupancies γ_t(s, m).
+    pub comp_occ: Array2<f64>,
+    /// (S+2)×(S+2) expected transition counts in HTK's layout (entry row 0, exit column S+1).
+    pub trans_counts: Array2<f64>,
+}
+
+impl Hmm {
+    /// Emission log-likelihoods of every frame and state in one batched E-step call.
+    pub fn emissions(&self, feats: ArrayView2<'_, f32>) -> Result<Emissions> {
+        if feats.ncols() != self.dim() {
+            return Err(Error::Dimension {
+                expected: self.dim(),
+                got: feats.ncols(),
+            });
+        }
+        let comp = self.stacked.component_log_likelihoods(feats)?;
+        let s = self.num_states();
+        let state = Array2::from_shape_fn((feats.nrows(), s), |(t, j)| {
+            lse((self.offsets[j]..self.offsets[j + 1]).map(|c| comp[[t, c]]))
+        });
+        Ok(Emissions { comp, state })
+    }
+
+    fn la(&self, i: usize, j: usize) -> f64 {
+        self.log_trans[[i, j]]
+    }
+
+    fn end(&self, i: usize) -> f64 {
+        if self.allow_any_end {
+            0.0
+        } else {
+            self.la(i + 1, self.num_states() + 1)
+        }
+    }
+
+    /// Forward lattice α (T×S, ln) and the total ln p(X) (−∞ for no path or T = 0).
+    pub fn forward(&self, em: &Emissions) -> (Array2<f64>, f64) {
+        let (t_len, s) = em.state.dim();
+        let mut a = Array2::from_elem((t_len, s), f64::NEG_INFINITY);
+        if t_len == 0 {
+            return (a, f64::NEG_INFINITY);
+        }
+        for j in 0..s {
+            a[[0, j]] = self.la(0, j + 1) + em.state[[0, j]];
+        }
+        for t in 1..t_len {
+            for j in 0..s {
+                let v = lse((0..s).map(|i| a[[t - 1, i]] + self.la(i + 1, j + 1)));
+                a[[t, j]] = v + em.state[[t, j]];
+            }
+        }
+        let total = lse((0..s).map(|i| a[[t_len - 1, i]] + self.end(i)));
+        (a, total)
+    }
+
+    /// Backward lattice β (T×S, ln) and the total ln p(X) computed from it.
+    pub fn backward(&self, em: &Emissions) -> (Array2<f64>, f64) {
+        let (t_len, s) = em.state.dim();
+        let mut b = Array2::from_elem((t_len, s), f64::NEG_INFINITY);
+        if t_len == 0 {
+            return (b, f64::NEG_INFINITY);
+        }
+        for i in 0..s {
+            b[[t_len - 1, i]] = self.end(i);
+        }
+        for t in (0..t_len - 1).rev() {
+            for i in 0..s {
+                b[[t, i]] =
+                    lse((0..s)
+                        .map(|j| self.la(i + 1, j + 1) + em.state[[t + 1, j]] + b[[t + 1, j]]));
+            }
+        }
+        let total = lse((0..s).map(|j| self.la(0, j + 1) + em.state[[0, j]] + b[[0, j]]));
+        (b, total)
+    }
+
+    /// The best state sequence (ties: the lower state index).
+    pub fn viterbi(&self, em: &Emissions) -> ViterbiPath {
+        let (t_len, s) = em.state.dim();
+        let none = ViterbiPath {
+            score: f64::NEG_INFINITY,
+            states: Vec::new(),
+        };
+        if t_len == 0 {
+            return none;
+        }
+        let mut d = Array2::from_elem((t_len, s), f64::NEG_INFINITY);
+        let mut back = Array2::<usize>::zeros((t_len, s));
+        for j in 0..s {
+            d[[0, j]] = self.la(0, j + 1) + em.state[[0, j]];
+        }
+        for t in 1..t_len {
+            for j in 0..s {
+                let (mut best, mut arg) = (f64::NEG_INFINITY, 0);
+                for i in 0..s {
+                    let v = d[[t - 1, i]] + self.la(i + 1, j + 1);
+                    if v > best {
+                        best = v;
+                        arg = i;
+                    }
+                }
+                d[[t, j]] = best + em.state[[t, j]];
+                back[[t, j]] = arg;
+            }
+        }
+        let (mut best, mut arg) = (f64::NEG_INFINITY, 0);
+        for i in 0..s {
+            let v = d[[t_len - 1, i]] + self.end(i);
+            if v > best {
+                best = v;
+                arg = i;
+            }
+        }
+        if best == f64::NEG_INFINITY {
+            return none;
+        }
+        let mut states = vec![0; t_len];
+        states[t_len - 1] = arg;
+        for t in (1..t_len).rev() {
+            states[t - 1] = back[[t, states[t]]];
+        }
+        ViterbiPath {
+            score: best,
+            states,
+        }
+    }
+
+    /// Forward-backward: state and component occupancies and transition counts. `None` when
+    /// no path explains the utterance (too short for the topology): the caller skips it.
+    pub fn posteriors(&self, em: &Emissions) -> Option<Posteriors> {
+        let (t_len, s) = em.state.dim();
+        let (a, total) = self.forward(em);
+        if !total.is_finite() {
+            return None;
+        }
+        let (b, _) = self.backward(em);
+        let state_occ =
+            Array2::from_shape_fn((t_len, s), |(t, j)| (a[[t, j]] + b[[t, j]] - total).exp());
+        let ncomp = em.comp.ncols();
+        let mut comp_occ = Array2::zeros((t_len, ncomp));
+        for t in 0..t_len {
+            for j in 0..s {
+                for c in self.offsets[j]..self.offsets[j + 1] {
+                    comp_occ[[t, c]] =
+                        state_occ[[t, j]] * (em.comp[[t, c]] - em.state[[t, j]]).exp();
+                }
+            }
+        }
+        let n = s + 2;
+        let mut tc = Array2::zeros((n, n));
+        for j in 0..s {
+            tc[[0, j + 1]] = state_occ[[0, j]];
+        }
+        for t in 0..t_len - 1 {
+            for i in 0..s {
+                for j in 0..s {
+                    let l = self.la(i + 1, j + 1);
+                    if l > f64::NEG_INFINITY {
+                        tc[[i + 1, j + 1]] +=
+                            (a[[t, i]] + l + em.state[[t + 1, j]] + b[[t + 1, j]] - total).exp();
+                    }
+                }
+            }
+        }
+        if !self.allow_any_end {
+            for i in 0..s {
+                tc[[i + 1, s + 1]] = (a[[t_len - 1, i]] + self.end(i) - total).exp();
+            }
+        }
+        Some(Posteriors {
+            total,
+            state_occ,
+            comp_occ,
+            trans_counts: tc,
+        })
+    }
+}

@@ -1,0 +1,33 @@
+//! cepstra-hmm: left-to-right GMM-HMMs (one per word), HTK's layout with non-emitting entry and
+//! exit states, and the log-domain algorithms on them: forward, backward, Viterbi, state and
+//! component occupancies and transition counts (the Baum-Welch E-step).
+//!
+//! Principal types: [`Hmm`] (S emitting states, each a [`cepstra_gmm::Gmm`]), [`Topology`],
+//! [`Emissions`] (per-frame, per-state and per-component log-likelihoods of an utterance, from one
+//! batched call of the GMM engine), [`ViterbiPath`], [`Posteriors`].
+//!
+//! ```
+//! use cepstra_gmm::{DiagGmm, Gmm};
+//! use cepstra_hmm::{Hmm, Topology};
+//! use ndarray::{array, Array2};
+//! let g = |m: f64| Gmm::from(DiagGmm::new(array![1.0], array![[m]], array![[1.0]]).unwrap());
+//! let hmm = Hmm::left_to_right(vec![g(0.0), g(5.0)], Topology::Linear, 0.5, false)?;
+//! let x = Array2::from_shape_fn((6, 1), |(t, _)| if t < 3 { 0.0f32 } else { 5.0 });
+//! let em = hmm.emissions(x.view())?;
+//! let path = hmm.viterbi(&em);
+//! assert_eq!(path.states, vec![0, 0, 0, 1, 1, 1]);
+//! let (_, forward) = hmm.forward(&em);
+//! assert!(path.score <= forward);
+//! # Ok::<(), cepstra_hmm::Error>(())
+//! ```
+
+mod algo;
+mod error;
+mod model;
+
+pub use algo::{Emissions, Posteriors, ViterbiPath};
+pub use error::{Error, Result};
+pub use model::{Hmm, Topology};
+
+#[cfg(test)]
+mod tests;

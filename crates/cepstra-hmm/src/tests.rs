@@ -1,0 +1,175 @@
+use cepstra_gmm::{DiagGmm, Gmm};
+use ndarray::{array, Array2};
+
+use crate::{Error, Hmm, Topology};
+
+fn gmm2(m: f64) -> Gmm {
+    Gmm::from(
+        DiagGmm::new(
+            array![0.3, 0.7],
+            array![[m, -m], [m + 1.0, 0.5]],
+            array![[1.0, 2.0], [0.5, 1.5]],
+        )
+        .unwrap(),
+    )
+}
+
+fn model(topo: Topology, any_end: bool) -> Hmm {
+    Hmm::left_to_right(vec![gmm2(0.0), gmm2(2.0), gmm2(-1.0)], topo, 0.6, any_end).unwrap()
+}
+
+fn feats(t: usize, seed: usize) -> Array2<f32> {
+    Array2::from_shape_fn((t, 2), |(i, j)| {
+        (((i * 37 + j * 11 + seed * 7) % 23) as f32 / 23.0 - 0.5) * 4.0
+    })
+}
+
+/// ln p(X) and the best path by enumerating every state sequence.
+fn brute(hmm: &Hmm, em: &crate::Emissions) -> (f64, f64) {
+    let (t_len, s) = em.state.dim();
+    let mut total = f64::NEG_INFINITY;
+    let mut best = f64::NEG_INFINITY;
+    let mut seq = vec![0usize; t_len];
+    loop {
+        let mut lp = hmm.log_trans[[0, seq[0] + 1]] + em.state[[0, seq[0]]];
+        for t in 1..t_len {
+            lp += hmm.log_trans[[seq[t - 1] + 1, seq[t] + 1]] + em.state[[t, seq[t]]];
+        }
+        if !hmm.allow_any_end {
+            lp += hmm.log_trans[[seq[t_len - 1] + 1, s + 1]];
+        }
+        if lp > f64::NEG_INFINITY {
+            let m = total.max(lp);
+            total = m + ((total - m).exp() + (lp - m).exp()).ln();
+            best = best.max(lp);
+        }
+        let mut k = 0;
+        loop {
+            if k == t_len {
+                return (total, best);
+            }
+            seq[k] += 1;
+            if seq[k] < s {
+                break;
+            }
+            seq[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-10 * a.abs().max(1.0)
+}
+
+#[test]
+fn forward_backward_viterbi_match_enumeration() {
+    for topo in [Topology::Linear, Topology::Skip] {
+        for any_end in [false, true] {
+            let hmm = model(topo, any_end);
+            for (t, seed) in [(1, 0), (2, 1), (3, 2), (5, 3), (7, 4)] {
+                let em = hmm.emissions(feats(t, seed).view()).unwrap();
+                let (bt, bb) = brute(&hmm, &em);
+                let (_, f) = hmm.forward(&em);
+                let (_, b) = hmm.backward(&em);
+                let v = hmm.viterbi(&em);
+                assert_eq!(
+                    f == f64::NEG_INFINITY,
+                    bt == f64::NEG_INFINITY,
+                    "{topo:?} {t}"
+                );
+                if bt > f64::NEG_INFINITY {
+                    assert!(
+                        close(f, bt),
+                        "forward {f} vs {bt} ({topo:?}, {any_end}, T={t})"
+                    );
+                    assert!(close(b, bt), "backward {b} vs {bt}");
+                    assert!(close(v.score, bb), "viterbi {} vs {bb}", v.score);
+                    assert!(v.score <= f + 1e-12);
+                    assert_eq!(v.states.len(), t);
+                    assert!(v.states.windows(2).all(|w| w[1] >= w[0]));
+                    assert_eq!(v.states[0], 0);
+                } else {
+                    assert!(v.states.is_empty());
+                    assert!(hmm.posteriors(&em).is_none());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn occupancies_are_consistent() {
+    for any_end in [false, true] {
+        let hmm = model(Topology::Skip, any_end);
+        let em = hmm.emissions(feats(9, 5).view()).unwrap();
+        let p = hmm.posteriors(&em).unwrap();
+        for t in 0..9 {
+            assert!((p.state_occ.row(t).sum() - 1.0).abs() < 1e-12);
+            assert!((p.comp_occ.row(t).sum() - 1.0).abs() < 1e-12);
+        }
+        // Expected transitions out of each emitting state = its occupancy (minus the last frame
+        // when the utterance may end anywhere); into it = occupancy.
+        let s = hmm.num_states();
+        for i in 0..s {
+            let occ: f64 = p.state_occ.column(i).sum();
+            let out: f64 = p.trans_counts.row(i + 1).sum();
+            let into: f64 = p.trans_counts.column(i + 1).sum();
+            let expect_out = if any_end {
+                occ - p.state_occ[[8, i]]
+            } else {
+                occ
+            };
+            assert!((out - expect_out).abs() < 1e-10, "{out} vs {expect_out}");
+            assert!((into - occ).abs() < 1e-10);
+        }
+        assert!((p.trans_counts.row(0).sum() - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn too_short_utterance_is_minus_infinity() {
+    let hmm = model(Topology::Linear, false);
+    assert_eq!(hmm.min_frames(), 3);
+    assert_eq!(model(Topology::Skip, false).min_frames(), 2);
+    let em = hmm.emissions(feats(2, 0).view()).unwrap();
+    assert_eq!(hmm.forward(&em).1, f64::NEG_INFINITY);
+    assert_eq!(hmm.viterbi(&em).score, f64::NEG_INFINITY);
+    assert!(hmm.posteriors(&em).is_none());
+    let empty = hmm.emissions(feats(0, 0).view()).unwrap();
+    assert_eq!(hmm.forward(&empty).1, f64::NEG_INFINITY);
+}
+
+#[test]
+fn invalid_models_are_errors() {
+    let e = Hmm::new(vec![], Array2::zeros((2, 2)), false).unwrap_err();
+    assert!(matches!(e, Error::InvalidModel(_)));
+    let mut t = Array2::zeros((3, 3));
+    t[[0, 1]] = 1.0;
+    t[[1, 1]] = 0.5;
+    t[[1, 2]] = 0.4;
+    let e = Hmm::new(vec![gmm2(0.0)], t, false).unwrap_err();
+    assert!(e.to_string().contains("sum to"), "{e}");
+    let e = Hmm::left_to_right(vec![gmm2(0.0)], Topology::Linear, 1.0, false).unwrap_err();
+    assert!(matches!(e, Error::InvalidModel(_)));
+    let hmm = model(Topology::Linear, false);
+    let e = hmm
+        .emissions(Array2::<f32>::zeros((3, 5)).view())
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Dimension {
+            expected: 2,
+            got: 5
+        }
+    ));
+}
+
+#[test]
+fn autotraits() {
+    fn check<T: Send + Sync>() {}
+    check::<Hmm>();
+    check::<crate::Emissions>();
+    check::<crate::Posteriors>();
+    check::<Error>();
+}
