@@ -24,10 +24,12 @@
 mod algo;
 mod error;
 mod model;
+mod stats;
 
 pub use algo::{Emissions, Posteriors, ViterbiPath};
 pub use error::{Error, Result};
 pub use model::{Hmm, Topology};
+pub use stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
 
 #[cfg(test)]
 mod tests;

@@ -173,3 +173,52 @@ fn autotraits() {
     check::<crate::Posteriors>();
     check::<Error>();
 }
+
+#[test]
+fn stats_merge_is_union_and_baum_welch_improves() {
+    let hmm = model(Topology::Linear, false);
+    let utts: Vec<Array2<f32>> = (0..6).map(|u| feats(8 + u, u)).collect();
+    let acc = |us: &[Array2<f32>]| {
+        let mut st = crate::HmmStats::for_model(&hmm);
+        for x in us {
+            let em = hmm.emissions(x.view()).unwrap();
+            st.add(&hmm, x.view(), &hmm.posteriors(&em).unwrap())
+                .unwrap();
+        }
+        st
+    };
+    let all = acc(&utts);
+    let mut a = acc(&utts[..2]);
+    a.merge(&acc(&utts[2..])).unwrap();
+    assert_eq!(a.num_utts, all.num_utts);
+    assert!((a.total_loglike - all.total_loglike).abs() < 1e-9);
+    assert!((&a.trans_counts - &all.trans_counts)
+        .iter()
+        .all(|d| d.abs() < 1e-12));
+    for (x, y) in a.states.iter().zip(&all.states) {
+        assert!((&x.occupancy() - &y.occupancy())
+            .iter()
+            .all(|d| d.abs() < 1e-12));
+        assert!((&x.first() - &y.first()).iter().all(|d| d.abs() < 1e-10));
+    }
+    let opts = crate::HmmEstimateOptions {
+        gmm: cepstra_gmm::EstimateOptions::no_floors(),
+        trans_floor: 0.0,
+    };
+    let (next, warnings) = crate::estimate_hmm(&hmm, &all, &opts).unwrap();
+    assert!(warnings.is_empty());
+    let after = acc_total(&next, &utts);
+    assert!(
+        after >= all.total_loglike - 1e-9,
+        "{after} < {}",
+        all.total_loglike
+    );
+    // Zero transitions stay zero.
+    assert_eq!(next.trans()[[1, 3]], 0.0);
+}
+
+fn acc_total(hmm: &Hmm, utts: &[Array2<f32>]) -> f64 {
+    utts.iter()
+        .map(|x| hmm.forward(&hmm.emissions(x.view()).unwrap()).1)
+        .sum()
+}
