@@ -21,6 +21,9 @@
 //! # Ok::<(), cepstra_hmm::Error>(())
 //! ```
 
+// `!(x > 0.0)` is deliberate: it rejects NaN as well as non-positive values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 mod algo;
 mod error;
 mod model;
