@@ -28,11 +28,13 @@ mod algo;
 mod error;
 mod model;
 mod stats;
+mod train;
 
 pub use algo::{Emissions, Posteriors, ViterbiPath};
 pub use error::{Error, Result};
 pub use model::{Hmm, Topology};
 pub use stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
+pub use train::{equal_segments, flat_start};
 
 #[cfg(test)]
 mod tests;

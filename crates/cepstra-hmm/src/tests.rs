@@ -222,3 +222,50 @@ fn acc_total(hmm: &Hmm, utts: &[Array2<f32>]) -> f64 {
         .map(|x| hmm.forward(&hmm.emissions(x.view()).unwrap()).1)
         .sum()
 }
+
+#[test]
+fn flat_start_then_viterbi_training() {
+    assert_eq!(crate::equal_segments(7, 3), vec![0, 0, 0, 1, 1, 2, 2]);
+    // Three segments with means 0, 6, -6 per utterance, of varied lengths.
+    let utts: Vec<(String, Array2<f32>)> = (0..8)
+        .map(|u| {
+            let t = 9 + u % 4;
+            let x = Array2::from_shape_fn((t, 2), |(i, j)| {
+                let m = [0.0, 6.0, -6.0][i * 3 / t];
+                m + ((i * 7 + j * 5 + u * 3) % 11) as f32 / 11.0 - 0.5
+            });
+            (format!("utt{u}"), x)
+        })
+        .chain(std::iter::once((
+            "short".to_string(),
+            Array2::zeros((2, 2)),
+        )))
+        .collect();
+    let views: Vec<_> = utts.iter().map(|(id, x)| (id.clone(), x.view())).collect();
+    let fit = cepstra_gmm::FitOptions {
+        num_gauss: 1,
+        covariance: cepstra_gmm::CovarianceType::Diag,
+        ..Default::default()
+    };
+    let (hmm, skipped) = crate::flat_start(&views, 3, &fit, Topology::Linear, 0.5, false).unwrap();
+    assert_eq!(skipped, vec!["short".to_string()]);
+    for (s, m) in [0.0, 6.0, -6.0].iter().enumerate() {
+        assert!((hmm.state(s).means()[[0, 0]] - m).abs() < 0.6, "state {s}");
+    }
+    let mut st = crate::HmmStats::for_model(&hmm);
+    let mut before = 0.0;
+    for (_, x) in &utts[..8] {
+        let em = hmm.emissions(x.view()).unwrap();
+        let p = hmm.viterbi_posteriors(&em).unwrap();
+        before += p.total;
+        st.add(&hmm, x.view(), &p).unwrap();
+    }
+    let short = hmm.emissions(utts[8].1.view()).unwrap();
+    assert!(hmm.viterbi_posteriors(&short).is_none());
+    let (next, _) = crate::estimate_hmm(&hmm, &st, &Default::default()).unwrap();
+    let after: f64 = utts[..8]
+        .iter()
+        .map(|(_, x)| next.viterbi(&next.emissions(x.view()).unwrap()).score)
+        .sum();
+    assert!(after >= before - 1e-9, "{after} < {before}");
+}
