@@ -61,6 +61,38 @@ impl Hmm {
         Ok(Emissions { comp, state })
     }
 
+    /// As [`Hmm::emissions`] with f64 features and an f64 E-step (for parity checks against
+    /// f64 references). cepstra-gmm has no f64 per-component call, so this makes one f64
+    /// log-likelihood call per component (each a one-Gaussian model) and adds ln w.
+    pub fn emissions_f64(&self, feats: ArrayView2<'_, f64>) -> Result<Emissions> {
+        if feats.ncols() != self.dim() {
+            return Err(Error::Dimension {
+                expected: self.dim(),
+                got: feats.ncols(),
+            });
+        }
+        let ncomp = self.stacked.num_gauss();
+        let mut comp = Array2::zeros((feats.nrows(), ncomp));
+        let means = self.stacked.means();
+        let covs = self.stacked.covars_full();
+        for c in 0..ncomp {
+            let one = cepstra_gmm::Gmm::from_params(
+                self.covariance_type(),
+                ndarray::Array1::ones(1),
+                means.slice(ndarray::s![c..c + 1, ..]).to_owned(),
+                covs.slice(ndarray::s![c..c + 1, .., ..]).to_owned(),
+            )?;
+            let ll = one.log_likelihoods_f64(feats)?;
+            let lw = self.stacked.weights()[c].ln();
+            comp.column_mut(c).assign(&ll.mapv(|v| v + lw));
+        }
+        let s = self.num_states();
+        let state = Array2::from_shape_fn((feats.nrows(), s), |(t, j)| {
+            lse((self.offsets[j]..self.offsets[j + 1]).map(|c| comp[[t, c]]))
+        });
+        Ok(Emissions { comp, state })
+    }
+
     fn la(&self, i: usize, j: usize) -> f64 {
         self.log_trans[[i, j]]
     }
