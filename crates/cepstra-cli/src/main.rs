@@ -139,6 +139,7 @@ fn main() -> ExitCode {
     };
     let program = argv.get(1).cloned().unwrap_or_default();
     common::Logger::install(&program, cli.verbose > 0);
+    common::signals::install();
     if cli.print_args {
         eprintln!("{}", argv.join(" "));
     }

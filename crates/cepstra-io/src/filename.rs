@@ -219,59 +219,219 @@ enum OutputInner {
 
 /// An open output stream (see the module docs). Bytes reach their destination only when
 /// [`Output::commit`] succeeds.
+///
+/// Where the bytes go:
+/// - `-`: standard output; `| cmd`: a command's standard input.
+/// - An existing destination that is not a regular file (`/dev/null`, a terminal, a FIFO, a
+///   socket, anything reached through `/dev/stdout` or `/proc/self/fd/N`) is opened and written
+///   in place: it is never renamed over.
+/// - A symbolic link is followed to its final target; the temporary file goes beside that target
+///   and is renamed onto it, so the link stays a link.
+/// - Anything else is written to a hidden temporary file `.NAME.tmp.PID.N` beside the target and
+///   renamed into place by [`Output::commit`]. Temporary files of processes that have died
+///   (`kill -9`) are removed by the next run that writes the same target;
+///   [`remove_temp_files`] removes this process's own (for a SIGTERM/SIGINT handler).
+///
+/// ```
+/// use std::io::Write;
+/// let dir = tempfile::tempdir()?;
+/// let target = dir.path().join("out.txt");
+/// let mut out = cepstra_io::filename::Output::create(target.to_str().unwrap())?;
+/// out.write_all(b"hello\n")?;
+/// assert!(!target.exists()); // nothing visible before the commit
+/// out.commit()?;
+/// assert_eq!(std::fs::read(&target)?, b"hello\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Output {
     name: String,
     inner: OutputInner,
     written: u64,
+    prepared: bool,
 }
 
-/// Whether `path` exists and is not a regular file (a device such as `/dev/null`, a FIFO).
-fn is_special_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+/// The temporary files this process has open, for [`remove_temp_files`].
+static LIVE_TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn live_temps() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_TEMPS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A temporary path beside `target`, unique to this process.
+fn forget_temp(tmp: &Path) {
+    let mut live = live_temps();
+    if let Some(i) = live.iter().position(|p| p == tmp) {
+        live.swap_remove(i);
+    }
+}
+
+/// Removes every temporary file of an [`Output`] of this process that is not committed yet.
+///
+/// Meant for a SIGTERM/SIGINT handler (run on an ordinary thread, as `signal-hook`'s iterator
+/// does) just before the process exits: the destinations keep their old contents.
+pub fn remove_temp_files() {
+    let mut live = live_temps();
+    for tmp in live.drain(..) {
+        let _ = std::fs::remove_file(tmp);
+    }
+}
+
+/// Where a file output's bytes go once symbolic links are resolved.
+#[derive(Debug, PartialEq, Eq)]
+enum Destination {
+    /// Open the name as given and write in place (devices, FIFOs, `/proc/self/fd/N`).
+    InPlace { truncate: bool },
+    /// A regular file (or nothing yet) at this path: temporary file and rename.
+    Replace(PathBuf),
+}
+
+/// Follows symbolic links at the end of `path` and decides how to write it.
+fn destination(path: &Path) -> io::Result<Destination> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        // /dev/stdout, /dev/fd/N and /proc/PID/fd/N are the kernel's links to open files, which
+        // may be pipes or sockets: only opening them by name reaches the right object.
+        if p.starts_with("/proc") || p.starts_with("/dev/fd") {
+            let truncate = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+            return Ok(Destination::InPlace { truncate });
+        }
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "is a directory",
+                ))
+            }
+            Ok(m) if !m.is_file() => return Ok(Destination::InPlace { truncate: false }),
+            _ => return Ok(Destination::Replace(p)),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// A temporary path beside `target`, unique to this process: `.NAME.tmp.PID.N`.
 pub fn temp_path_for(target: &Path) -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    target.with_file_name(format!("{}{}.{n}", temp_prefix(target), std::process::id()))
+}
+
+/// `.NAME.tmp.`: the start of every temporary file name for `target`.
+fn temp_prefix(target: &Path) -> String {
     let file = target
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    target.with_file_name(format!(".{file}.tmp.{}.{n}", std::process::id()))
+    format!(".{file}.tmp.")
+}
+
+/// Removes temporary files for `target` left by processes that no longer exist (killed with
+/// SIGKILL, or a machine crash). Only names of the form `.NAME.tmp.PID.N` whose PID is not a
+/// running process are touched; on systems without `/proc` nothing is removed.
+fn remove_stale_temps(target: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = temp_prefix(target);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('.') else {
+            continue;
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(pid) || !digits(n) || pid == std::process::id().to_string() {
+            continue;
+        }
+        if !Path::new("/proc").join(pid).exists() {
+            log::warn!(
+                "removing {}, left by process {pid} which no longer runs",
+                entry.path().display()
+            );
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Checks, before any work is done, that `name` can be created as an output: its directory
+/// exists and it is not a directory. `-`, pipes and in-place destinations always pass.
+///
+/// ```
+/// assert!(cepstra_io::filename::check_output("-").is_ok());
+/// assert!(cepstra_io::filename::check_output("/no/such/dir/x.txt").is_err());
+/// ```
+pub fn check_output(name: &str) -> Result<()> {
+    let OutputKind::File(target) = classify_output(name) else {
+        return Ok(());
+    };
+    match destination(&target).map_err(|e| Error::io(target.display().to_string(), e))? {
+        Destination::InPlace { .. } => Ok(()),
+        Destination::Replace(real) => check_parent(&target, &real),
+    }
+}
+
+fn check_parent(target: &Path, real: &Path) -> Result<()> {
+    match real.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(Error::io(
+            target.display().to_string(),
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("directory {} does not exist", dir.display()),
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl Output {
-    /// Opens a wxfilename for writing.
+    /// Opens a wxfilename for writing (see [`Output`] for where the bytes go).
     pub fn create(name: &str) -> Result<Output> {
         let inner = match classify_output(name) {
             OutputKind::Stdout => {
                 OutputInner::Stdout(BufWriter::with_capacity(1 << 16, io::stdout()))
             }
-            OutputKind::File(target) if is_special_file(&target) => {
-                // /dev/null, a FIFO, a terminal: write in place (a rename would replace it).
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&target)
-                    .map_err(|e| Error::io(target.display().to_string(), e))?;
-                OutputInner::Special(BufWriter::with_capacity(1 << 16, f))
-            }
             OutputKind::File(target) => {
-                if let Some(dir) = target.parent() {
-                    if !dir.as_os_str().is_empty() && !dir.is_dir() {
-                        return Err(Error::io(
-                            target.display().to_string(),
-                            io::Error::new(io::ErrorKind::NotFound, "directory does not exist"),
-                        ));
+                let shown = || target.display().to_string();
+                match destination(&target).map_err(|e| Error::io(shown(), e))? {
+                    Destination::InPlace { truncate } => {
+                        let f = std::fs::OpenOptions::new()
+                            .write(true)
+                            .truncate(truncate)
+                            .open(&target)
+                            .map_err(|e| Error::io(shown(), e))?;
+                        OutputInner::Special(BufWriter::with_capacity(1 << 16, f))
                     }
-                }
-                let tmp = temp_path_for(&target);
-                let f =
-                    File::create(&tmp).map_err(|e| Error::io(target.display().to_string(), e))?;
-                OutputInner::File {
-                    writer: BufWriter::with_capacity(1 << 16, f),
-                    tmp,
-                    target,
+                    Destination::Replace(real) => {
+                        check_parent(&target, &real)?;
+                        remove_stale_temps(&real);
+                        let tmp = temp_path_for(&real);
+                        let f = File::create(&tmp).map_err(|e| Error::io(shown(), e))?;
+                        live_temps().push(tmp.clone());
+                        // A replaced file keeps its permissions (a private file stays private).
+                        if let Ok(m) = std::fs::metadata(&real) {
+                            let _ = f.set_permissions(m.permissions());
+                        }
+                        OutputInner::File {
+                            writer: BufWriter::with_capacity(1 << 16, f),
+                            tmp,
+                            target: real,
+                        }
+                    }
                 }
             }
             OutputKind::Pipe(cmd) => {
@@ -295,6 +455,7 @@ impl Output {
             name: name.to_string(),
             inner,
             written: 0,
+            prepared: false,
         })
     }
 
@@ -316,30 +477,57 @@ impl Output {
         )
     }
 
-    /// Flushes and finishes: renames a file into place, waits for a pipe's command.
-    pub fn commit(mut self) -> Result<()> {
-        let inner = std::mem::replace(&mut self.inner, OutputInner::Done);
-        let name = self.name.clone();
-        match inner {
-            OutputInner::Stdout(mut w) => match w.flush() {
+    /// The first half of a commit: flushes every byte to its destination (for a file, to the
+    /// temporary file, synced to disk) without making it visible. This is the step that fails
+    /// on a full disk; after it, [`Output::commit`] only renames.
+    ///
+    /// A run with several outputs prepares all of them before committing any, so that either
+    /// all outputs appear or none (a failure drops the outputs, which removes their temporary
+    /// files).
+    pub fn prepare(&mut self) -> Result<()> {
+        if self.prepared {
+            return Ok(());
+        }
+        let name = &self.name;
+        match &mut self.inner {
+            OutputInner::Stdout(w) => match w.flush() {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
                 r => r.map_err(|e| Error::io("-", e)),
             },
-            OutputInner::Special(mut w) => w.flush().map_err(|e| Error::io(name, e)),
+            OutputInner::Special(w) => w.flush().map_err(|e| Error::io(name.clone(), e)),
+            OutputInner::File { writer, target, .. } => {
+                let shown = || target.display().to_string();
+                writer.flush().map_err(|e| Error::io(shown(), e))?;
+                writer
+                    .get_ref()
+                    .sync_data()
+                    .map_err(|e| Error::io(shown(), e))
+            }
+            OutputInner::Pipe { .. } | OutputInner::Done => Ok(()),
+        }?;
+        self.prepared = true;
+        Ok(())
+    }
+
+    /// Flushes and finishes: renames a file into place, waits for a pipe's command.
+    pub fn commit(mut self) -> Result<()> {
+        self.prepare()?;
+        let inner = std::mem::replace(&mut self.inner, OutputInner::Done);
+        let name = self.name.clone();
+        match inner {
+            OutputInner::Stdout(_) | OutputInner::Special(_) | OutputInner::Done => Ok(()),
             OutputInner::File {
                 writer,
                 tmp,
                 target,
             } => {
-                let f = writer
-                    .into_inner()
-                    .map_err(|e| Error::io(target.display().to_string(), e.into_error()))?;
-                f.sync_data().ok();
-                drop(f);
-                std::fs::rename(&tmp, &target).map_err(|e| {
+                drop(writer);
+                let renamed = std::fs::rename(&tmp, &target);
+                if renamed.is_err() {
                     let _ = std::fs::remove_file(&tmp);
-                    Error::io(target.display().to_string(), e)
-                })
+                }
+                forget_temp(&tmp);
+                renamed.map_err(|e| Error::io(target.display().to_string(), e))
             }
             OutputInner::Pipe { mut child, writer } => {
                 let flushed = writer.into_inner().map(drop).map_err(|e| e.into_error());
@@ -352,7 +540,6 @@ impl Output {
                 }
                 flushed.map_err(|e| Error::io(name, e))
             }
-            OutputInner::Done => Ok(()),
         }
     }
 }
@@ -361,12 +548,14 @@ impl Drop for Output {
     fn drop(&mut self) {
         if let OutputInner::File { tmp, .. } = &self.inner {
             let _ = std::fs::remove_file(tmp);
+            forget_temp(tmp);
         }
     }
 }
 
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.prepared = false;
         let n = match &mut self.inner {
             OutputInner::Stdout(w) => w.write(buf),
             OutputInner::Special(w) => w.write(buf),
@@ -448,6 +637,137 @@ mod tests {
             .unwrap()
             .file_type()
             .is_char_device());
+    }
+
+    fn write_through(name: &str, bytes: &[u8]) {
+        let mut o = Output::create(name).unwrap();
+        o.write_all(bytes).unwrap();
+        o.commit().unwrap();
+    }
+
+    #[test]
+    fn fifo_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        write_through(fifo.to_str().unwrap(), b"through the pipe");
+        assert_eq!(reader.join().unwrap(), b"through the pipe");
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn symlink_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let target = dir.path().join("real/x.txt");
+        std::fs::write(&target, "old").unwrap();
+        // a chain of two links, the first relative
+        let mid = dir.path().join("mid.txt");
+        std::os::unix::fs::symlink(&target, &mid).unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink("mid.txt", &link).unwrap();
+        write_through(link.to_str().unwrap(), b"new");
+        for l in [&link, &mid] {
+            assert!(std::fs::symlink_metadata(l)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        // a dangling link creates its target
+        let dangling = dir.path().join("dangling.txt");
+        std::os::unix::fs::symlink("real/created.txt", &dangling).unwrap();
+        write_through(dangling.to_str().unwrap(), b"made");
+        assert!(std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read(dir.path().join("real/created.txt")).unwrap(),
+            b"made"
+        );
+        // no temporary file anywhere
+        for d in [dir.path().to_path_buf(), dir.path().join("real")] {
+            for e in std::fs::read_dir(d).unwrap() {
+                let name = e.unwrap().file_name();
+                assert!(!name.to_string_lossy().contains(".tmp."), "{name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+        let e = Output::create(a.to_str().unwrap()).err().unwrap();
+        assert!(e.to_string().contains("symbolic links"), "{e}");
+    }
+
+    #[test]
+    fn directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Output::create(dir.path().to_str().unwrap()).err().unwrap();
+        assert!(e.to_string().contains("directory"), "{e}");
+        assert!(check_output(dir.path().to_str().unwrap()).is_err());
+    }
+
+    #[test]
+    fn stale_temps_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("feats.ark");
+        // A process that has exited: its pid is free (reuse within the test is improbable).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".feats.ark.tmp.{dead}.0"));
+        let live = dir
+            .path()
+            .join(format!(".feats.ark.tmp.{}.99", std::process::id()));
+        let other = dir.path().join(format!(".other.ark.tmp.{dead}.0"));
+        for p in [&stale, &live, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        write_through(target.to_str().unwrap(), b"new");
+        assert!(!stale.exists(), "a dead process's temp file is removed");
+        assert!(live.exists(), "a running process's temp file is kept");
+        assert!(other.exists(), "another target's temp file is kept");
+    }
+
+    #[test]
+    fn remove_temp_files_clears_uncommitted_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("model.json");
+        std::fs::write(&target, "old").unwrap();
+        let mut o = Output::create(target.to_str().unwrap()).unwrap();
+        o.write_all(b"half").unwrap();
+        o.prepare().unwrap();
+        remove_temp_files();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        std::mem::forget(o); // as if the process exited now
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+    }
+
+    #[test]
+    fn replaced_file_keeps_its_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("private.txt");
+        std::fs::write(&target, "old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_through(target.to_str().unwrap(), b"new");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -790,9 +790,20 @@ impl<T: KaldiObject> Writer<T> {
         Ok(())
     }
 
+    /// The first half of [`Writer::commit`]: flushes the archive and `scp` to their temporary
+    /// files ([`Output::prepare`]) without making them visible. A run writing several tables
+    /// prepares all of them, then commits all, so a full disk leaves none of them half done.
+    pub fn prepare(&mut self) -> Result<()> {
+        for out in [self.ark.as_mut(), self.scp.as_mut()].into_iter().flatten() {
+            out.prepare()?;
+        }
+        Ok(())
+    }
+
     /// Finishes: renames files into place / waits for pipes. Dropping a writer without
     /// `commit` leaves nothing behind.
     pub fn commit(mut self) -> Result<()> {
+        self.prepare()?;
         if let Some(a) = self.ark.take() {
             a.commit()?;
         }

@@ -246,8 +246,10 @@ impl Classification {
     /// Writes the score file and the hypothesis file (both rendered first, each atomic).
     pub fn write(&self, scores_path: &Path, hyp_path: &Path) -> Result<(), ClassifyError> {
         let (tsv, hyp) = (self.scores_tsv(), self.hypothesis_text());
-        crate::fsutil::write_atomic(scores_path, tsv.as_bytes())?;
-        crate::fsutil::write_atomic(hyp_path, hyp.as_bytes())?;
+        crate::fsutil::write_all_atomic(&[
+            (scores_path, tsv.as_bytes()),
+            (hyp_path, hyp.as_bytes()),
+        ])?;
         Ok(())
     }
 }

@@ -84,12 +84,15 @@ pub fn compute_accuracy(
             },
         )
     });
+    let acc_txt = report.acc_txt();
+    let mut outputs: Vec<(&Path, &[u8])> = Vec::new();
     if let Some(path) = &opts.acc_out {
-        crate::fsutil::write_atomic(path, report.acc_txt().as_bytes())?;
+        outputs.push((path, acc_txt.as_bytes()));
     }
-    if let (Some(path), Some(html)) = (&opts.report, html) {
-        crate::fsutil::write_atomic(path, html.as_bytes())?;
+    if let (Some(path), Some(html)) = (&opts.report, &html) {
+        outputs.push((path, html.as_bytes()));
     }
+    crate::fsutil::write_all_atomic(&outputs)?;
     Ok(ComputeAccuracyOutput {
         details: report.render_text(),
         summary: vec![report.ser_line(), report.accuracy_line()],

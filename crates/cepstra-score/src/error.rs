@@ -65,6 +65,9 @@ pub enum Error {
         /// 1-based line number.
         line: usize,
     },
+    /// An input or output failed in `cepstra-io` (a missing directory, a failing pipe, …).
+    #[error(transparent)]
+    File(#[from] cepstra_io::Error),
     /// The reference has no utterances, so accuracy is undefined.
     #[error("the reference text has no utterances; accuracy needs at least one (check REF_TEXT)")]
     EmptyReference,

@@ -44,7 +44,7 @@ pub use accuracy::{
 pub use classify::{classify_utterance, Classification, ClassifyError, ClassifyOptions, UttResult};
 pub use command::{compute_accuracy, ComputeAccuracyOptions, ComputeAccuracyOutput};
 pub use error::{Error, Result};
-pub use fsutil::write_atomic;
+pub use fsutil::{check_outputs, write_all_atomic, write_atomic};
 pub use report::{format_utc, render_html, utc_now, write_html_report, ReportContext};
 pub use svg::{confusion_svg, training_curves_svg, TrainingCurves};
 pub use text::{parse_text, read_text, UttLabel};

@@ -36,11 +36,11 @@ pub struct UttLabel {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_text(path: &Path) -> Result<Vec<UttLabel>> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_text(std::io::BufReader::new(file), path)
+    // Through cepstra-io: `-` is stdin and `cmd |` a pipe, as for every other input.
+    let mut input = cepstra_io::filename::Input::open(&path.to_string_lossy())?;
+    let text = parse_text(&mut input, path)?;
+    input.close()?;
+    Ok(text)
 }
 
 /// Parses `text` content from any reader; `path` is only used in error messages.
@@ -187,7 +187,9 @@ mod tests {
 
     #[test]
     fn missing_file_is_read_error() {
-        let r = read_text(Path::new("/nonexistent/dir/text"));
-        assert!(matches!(r, Err(Error::Read { .. })));
+        // Read through cepstra-io, whose error names the file.
+        let e = read_text(Path::new("/nonexistent/dir/text")).unwrap_err();
+        assert!(matches!(e, Error::File(_)), "{e}");
+        assert!(e.to_string().contains("/nonexistent/dir/text"), "{e}");
     }
 }

@@ -126,6 +126,14 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
         },
     )?;
     let written = writer.count();
+    // All outputs or none: flush every one (the step a full disk fails) before renaming any.
+    writer.prepare()?;
+    if let Some(d) = durations.as_mut() {
+        d.prepare()?;
+    }
+    if let Some(n) = num_frames.as_mut() {
+        n.prepare()?;
+    }
     writer.commit()?;
     if let Some(d) = durations {
         d.commit()?;

@@ -7,6 +7,7 @@ pub mod gmm_io;
 pub mod parallel;
 pub mod progress;
 pub mod scalars;
+pub mod signals;
 
 pub use parallel::{map_ordered, Counts};
 

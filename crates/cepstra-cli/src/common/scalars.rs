@@ -28,6 +28,11 @@ impl ScalarWriter {
         writeln!(self.out, "{key} {value}").with_context(|| format!("writing {}", self.out.name()))
     }
 
+    /// Flushes to the temporary file without making it visible ([`Output::prepare`]).
+    pub fn prepare(&mut self) -> Result<()> {
+        Ok(self.out.prepare()?)
+    }
+
     /// Finishes the file (atomic rename).
     pub fn commit(self) -> Result<()> {
         Ok(self.out.commit()?)
