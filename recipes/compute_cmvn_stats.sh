@@ -2,7 +2,7 @@
 # recipes/compute_cmvn_stats.sh: cepstral mean and variance statistics per speaker (or per utterance) of a
 # data dir's features -> <data-dir>/cmvn.scp (Kaldi's steps/compute_cmvn_stats.sh).  For Kaldi-style
 # per-speaker CMVN: apply-cmvn --utt2spk=ark:DATA/utt2spk scp:DATA/cmvn.scp scp:DATA/feats.scp ...
-# (The digit recipes do not need it: they apply per-utterance CMN inside make_mfcc.sh --cmvn-deltas true.)
+# (The digit recipes use it with --cmvn speaker: recipes/run_classes.sh, then recipes/apply_cmvn.sh.)
 
 # Begin configuration section.
 cmd=run.pl

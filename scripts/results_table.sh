@@ -2,8 +2,10 @@
 # results_table.sh: run the recipes in the settings of the README's results table and write the table
 # (markdown) from the lines the runs append to egs/*/exp/RESULTS: accuracy, wall time and per-stage times.
 #   egs/tidigits (when the corpus exists): coursework split from the wavs and from the provided features,
-#     5 seeds each; seed 0 with --nj 1, --nj 2 (and --nj 4 with run.pl and slurm.pl); --train-set all
-#   egs/synth_digits: K=5 with --nj 1, --nj 2 (and --nj 4 with run.pl and slurm.pl); K=1; K=8
+#     5 seeds each; seed 0 with --nj 1, --nj 2 (and --nj 4 with run.pl and slurm.pl); --train-set all;
+#     per-speaker CMN and CMVN (--cmvn speaker [--norm-vars true]) and per-utterance CMVN
+#   egs/synth_digits: K=5 with --nj 1, --nj 2 (and --nj 4 with run.pl and slurm.pl); K=1; K=8; per-speaker
+#     CMN and CMVN and per-utterance CMVN
 # The slurm.pl rows need a running cluster (scripts/local_slurm.sh start; $CEPSTRA_SLURM_DIR), else they are
 # left out.  The binary is built first if stale (path.sh), untimed.
 # Usage: scripts/results_table.sh [--corpus DIR] [--out egs/RESULTS.md]
@@ -58,6 +60,13 @@ if [ -f "$corpus/train/wav.scp" ]; then
   run tidigits "coursework, from the wavs, seed 0" --corpus "$corpus" --nj 4
   if $slurm; then run tidigits "coursework, from the wavs, seed 0" --corpus "$corpus" --nj 4 --cmd slurm.pl; fi
   run tidigits "--train-set all 2072/110, seed 0" --corpus "$corpus" --nj 2 --train-set all
+  run tidigits "coursework, from the wavs, utterance CMVN, seed 0" --corpus "$corpus" --nj 2 --norm-vars true
+  run tidigits "coursework, from the wavs, speaker CMN, seed 0" --corpus "$corpus" --nj 2 --cmvn speaker
+  run tidigits "coursework, from the wavs, speaker CMVN, seed 0" --corpus "$corpus" --nj 2 --cmvn speaker --norm-vars true
+  run tidigits "coursework, from the wavs, speaker CMVN, seeds 0-4" --corpus "$corpus" --nj 2 --seeds 0,1,2,3,4 \
+    --cmvn speaker --norm-vars true
+  run tidigits "--train-set all 2072/110, speaker CMVN, seed 0" --corpus "$corpus" --nj 2 --train-set all \
+    --cmvn speaker --norm-vars true
 fi
 (cd "$root/egs/synth_digits" && local/make_corpus.sh corpus) 2> /dev/null
 run synth_digits "K=5, seed 0" --nj 1
@@ -67,13 +76,19 @@ if $slurm; then run synth_digits "K=5, seed 0" --nj 4 --cmd slurm.pl; fi
 run synth_digits "K=5, seeds 0-4" --nj 2 --seeds 0,1,2,3,4
 run synth_digits "K=1, seed 0" --nj 2 --num-gauss 1
 run synth_digits "K=8, seed 0" --nj 2 --num-gauss 8
+run synth_digits "K=5, utterance CMVN, seed 0" --nj 2 --norm-vars true
+run synth_digits "K=5, speaker CMN, seed 0" --nj 2 --cmvn speaker
+run synth_digits "K=5, speaker CMVN, seed 0" --nj 2 --cmvn speaker --norm-vars true
+run synth_digits "K=5, speaker CMVN, seeds 0-4" --nj 2 --seeds 0,1,2,3,4 --cmvn speaker --norm-vars true
 
 {
   echo "| recipe | setting | nj | cmd | accuracy | wall | stages (wall s) |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "Full covariance, 5 EM passes after a per-class k-means initialisation; wall time of \`run.sh\` from data"
+  echo "Full covariance, 5 EM passes after a per-class k-means initialisation; per-utterance CMN unless the"
+  echo "setting says otherwise (utterance CMVN: \`--norm-vars true\`; speaker CMN/CMVN: \`--cmvn speaker\`"
+  echo "[\`--norm-vars true\`], statistics of each speaker's own utterances, train and test); wall time of \`run.sh\` from data"
   echo "preparation to the score (the binary already built; the synthetic corpus already made), on $(nproc) CPUs"
   echo "($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)), load average $(cut -d' ' -f1-3 /proc/loadavg)" \
     "at the end; \`slurm.pl\`: the 2-node local cluster of \`scripts/local_slurm.sh\` on the same machine."

@@ -106,7 +106,7 @@ if $synth; then
     check "synth_digits: exp/RESULTS has the run's line" \
       grep -qE "synth_digits cmn_full_k5_i5.*nj 2.*$(acc_of "$acc2")" "$root/egs/synth_digits/exp/RESULTS"
     check "synth_digits: job logs (features, EM passes, scoring) in exp/*/log" \
-      test -s "$root/egs/synth_digits/exp/make_mfcc/log/make_mfcc_train.2.log" -a -s "$exp/log/acc.4.2.log" \
+      test -s "$root/egs/synth_digits/exp/make_mfcc/log/make_mfcc_train_cmn.2.log" -a -s "$exp/log/acc.4.2.log" \
            -a -s "$exp/score_test_cmn/log/classify.2.log"
     run synth_digits synth_stage4 --nj 2 --stage 4; rc=$?
     check "synth_digits --stage 4 (scoring only) exits 0 with the same accuracy" test "$rc" -eq 0 -a "$out" = "$acc2"
