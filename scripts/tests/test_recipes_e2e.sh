@@ -34,15 +34,8 @@ finish() { rm -rf "$work"; echo "$passed passed, $failed failed"; [ "$failed" -e
 trap finish EXIT
 trap 'failed=$((failed + 1)); echo "FAIL interrupted"; exit 1' INT TERM
 
-check() { # check DESCRIPTION COMMAND...: pass if COMMAND succeeds
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $what"
-  else
-    failed=$((failed + 1)); echo "FAIL $what"
-  fi
-}
+# shellcheck source=SCRIPTDIR/checks.sh
+. "$here/checks.sh"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }   # ge A B: A >= B (numbers)

@@ -21,17 +21,8 @@ finish() { rm -rf "$work"; echo "$passed passed, $failed failed"; [ "$failed" -e
 trap finish EXIT
 cd "$work" || exit 1
 
-check() { # check DESCRIPTION COMMAND...: pass if COMMAND succeeds
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $what"
-  else
-    failed=$((failed + 1)); echo "FAIL $what"
-  fi
-}
-has() { grep -qE -- "$2" "$1"; }     # has FILE REGEX
-lacks() { ! grep -qE -- "$2" "$1"; }
+# shellcheck source=SCRIPTDIR/checks.sh
+. "$here/checks.sh"
 
 bin=${CARGO_TARGET_DIR:-$root/target}/release
 command -v cepstra > /dev/null || PATH=$bin:$PATH

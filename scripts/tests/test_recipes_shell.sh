@@ -15,16 +15,8 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 
 passed=0 failed=0
-check() { # check DESCRIPTION COMMAND...: pass if COMMAND succeeds
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $what"
-  else
-    failed=$((failed + 1)); echo "FAIL $what"
-  fi
-}
-has() { grep -qE -- "$2" "$1"; }   # has FILE REGEX
+# shellcheck source=SCRIPTDIR/checks.sh
+. "$here/checks.sh"
 same() { cmp -s "$1" "$2"; }       # same FILE FILE
 
 # ---------------------------------------------------------------- parse_options.sh

@@ -10,17 +10,8 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 
 passed=0 failed=0
-check() { # check DESCRIPTION COMMAND...: pass if COMMAND succeeds
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "ok   $what"
-  else
-    failed=$((failed + 1)); echo "FAIL $what"
-  fi
-}
-has() { grep -qE -- "$2" "$1"; }               # has FILE REGEX
-lacks() { ! grep -qE -- "$2" "$1"; }
+# shellcheck source=SCRIPTDIR/checks.sh
+. "$here/checks.sh"
 
 # 1. array substitution in the log name and the command; log directory created
 "$run_pl" JOB=1:4 a/log/sub.JOB.log echo task JOB of sub.JOB >out.1 2>&1
