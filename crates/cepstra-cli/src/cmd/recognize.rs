@@ -21,7 +21,7 @@ use rayon::prelude::*;
 /// for one frame) get one error line each; the others are still labelled, and the exit status is 1.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "e.g.: cepstra recognize exp/classes_full_k5_s0/final.mdl a.wav b.wav
+    after_help = "e.g.: cepstra recognize exp/classes_cmn_full_k5_i5_s0/final.mdl a.wav b.wav
        cepstra recognize --hyp=hyp.txt exp/final.mdl scp:data/test/wav.scp
        sox in.flac -t wav - | cepstra recognize exp/final.mdl -
 See also: classify, train-classes --feature-config"
