@@ -115,18 +115,22 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let root = Cli::command();
-    let argv = match common::args::preprocess(argv, &root) {
+    let pre = match common::args::preprocess(argv, &root) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("ERROR (cepstra) {e:#}");
             return ExitCode::from(2);
         }
     };
+    let argv = pre.argv.clone();
     let matches = match root.try_get_matches_from(&argv) {
         Ok(m) => m,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            if let Some(note) = pre.config_note(&e.to_string()) {
+                eprintln!("note: {note}");
+            }
             return ExitCode::from(code);
         }
     };
@@ -158,7 +162,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ERROR (cepstra {program}) {e:#}");
+            let message = format!("{e:#}");
+            match pre.config_note(&message) {
+                Some(note) => eprintln!("ERROR (cepstra {program}) {message} ({note})"),
+                None => eprintln!("ERROR (cepstra {program}) {message}"),
+            }
             ExitCode::FAILURE
         }
     }
