@@ -65,6 +65,15 @@ pub enum ClassifyError {
         /// The utterance.
         utt: String,
     },
+    /// No class can explain the utterance (every score −∞: e.g. fewer frames than any HMM's
+    /// shortest path).
+    #[error("utterance '{utt}' ({num_frames} frames) cannot be explained by any class (every score is -inf: it is shorter than every model's shortest path); remove it or use models with fewer states or skips")]
+    Unexplained {
+        /// The utterance.
+        utt: String,
+        /// Its number of frames.
+        num_frames: usize,
+    },
     /// No utterance at all.
     #[error("no utterances to classify (check the features rspecifier)")]
     NoUtterances,
@@ -119,17 +128,48 @@ pub struct UttResult {
     pub label: String,
 }
 
+/// What classification needs from a model set: its class labels (in score-column order), its
+/// feature dimension and a score per class and utterance. [`ModelSet`] (one GMM per class,
+/// Σ_t ln p(x_t)) implements it; cepstra-hmm's HMM model sets implement it with Viterbi or
+/// forward scores. A score of −∞ means the class cannot explain the utterance.
+pub trait ClassScorer: Sync {
+    /// Class labels, in order.
+    fn class_labels(&self) -> Vec<String>;
+    /// Feature dimension of the models.
+    fn feature_dim(&self) -> usize;
+    /// The total log-likelihood of `feats` under class `class` (index into
+    /// [`ClassScorer::class_labels`]); the error is a message (the caller names utterance and
+    /// class).
+    fn score_class(&self, class: usize, feats: ArrayView2<'_, f32>) -> Result<f64, String>;
+}
+
+impl ClassScorer for ModelSet {
+    fn class_labels(&self) -> Vec<String> {
+        self.labels().map(str::to_string).collect()
+    }
+    fn feature_dim(&self) -> usize {
+        self.dim()
+    }
+    fn score_class(&self, class: usize, feats: ArrayView2<'_, f32>) -> Result<f64, String> {
+        self.classes[class]
+            .model
+            .score(feats)
+            .map(|s| s.total)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Scores one utterance against every class of `models` and picks the best.
-pub fn classify_utterance(
-    models: &ModelSet,
+pub fn classify_utterance<M: ClassScorer + ?Sized>(
+    models: &M,
     utt: &str,
     feats: ArrayView2<'_, f32>,
     opts: &ClassifyOptions,
 ) -> Result<UttResult, ClassifyError> {
-    if feats.ncols() != models.dim() {
+    if feats.ncols() != models.feature_dim() {
         return Err(ClassifyError::Dimension {
             utt: utt.to_string(),
-            expected: models.dim(),
+            expected: models.feature_dim(),
             got: feats.ncols(),
         });
     }
@@ -139,18 +179,19 @@ pub fn classify_utterance(
             utt: utt.to_string(),
         });
     }
-    let mut scores = Vec::with_capacity(models.classes.len());
-    for c in &models.classes {
+    let labels = models.class_labels();
+    let mut scores = Vec::with_capacity(labels.len());
+    for (i, label) in labels.iter().enumerate() {
         let err = |reason: String| ClassifyError::Score {
             utt: utt.to_string(),
-            class: c.label.clone(),
+            class: label.clone(),
             reason,
         };
-        let s = c.model.score(feats).map_err(|e| err(e.to_string()))?;
+        let total = models.score_class(i, feats).map_err(err)?;
         let v = if opts.normalize_per_frame {
-            s.total / n as f64
+            total / n as f64
         } else {
-            s.total
+            total
         };
         if v.is_nan() {
             return Err(err("the log-likelihood is NaN (check the features)".into()));
@@ -163,6 +204,12 @@ pub fn classify_utterance(
             best = i;
         }
     }
+    if scores[best] == f64::NEG_INFINITY {
+        return Err(ClassifyError::Unexplained {
+            utt: utt.to_string(),
+            num_frames: n,
+        });
+    }
     let rejected = opts.threshold.is_some_and(|t| scores[best] < t);
     Ok(UttResult {
         utt: utt.to_string(),
@@ -170,7 +217,7 @@ pub fn classify_utterance(
         label: if rejected {
             opts.unk.clone()
         } else {
-            models.classes[best].label.clone()
+            labels[best].clone()
         },
         scores,
         best,
@@ -188,7 +235,10 @@ pub struct Classification {
 
 impl Classification {
     /// Sorts `results` by utterance id; fails on duplicates or when there are none.
-    pub fn new(models: &ModelSet, mut results: Vec<UttResult>) -> Result<Self, ClassifyError> {
+    pub fn new<M: ClassScorer + ?Sized>(
+        models: &M,
+        mut results: Vec<UttResult>,
+    ) -> Result<Self, ClassifyError> {
         if results.is_empty() {
             return Err(ClassifyError::NoUtterances);
         }
@@ -199,7 +249,7 @@ impl Classification {
             });
         }
         Ok(Self {
-            labels: models.labels().map(str::to_string).collect(),
+            labels: models.class_labels(),
             results,
         })
     }
@@ -372,6 +422,41 @@ mod tests {
             Err(ClassifyError::EmptyUtterance { .. })
         ));
         assert!(classify_utterance(&s, "u", array![[f32::NAN, 0.0]].view(), &o).is_err());
+    }
+
+    #[test]
+    fn a_scorer_that_explains_nothing_is_an_error() {
+        struct Never;
+        impl ClassScorer for Never {
+            fn class_labels(&self) -> Vec<String> {
+                vec!["a".into(), "b".into()]
+            }
+            fn feature_dim(&self) -> usize {
+                1
+            }
+            fn score_class(&self, c: usize, _: ArrayView2<'_, f32>) -> Result<f64, String> {
+                Ok(if c == 1 { -1.0 } else { f64::NEG_INFINITY })
+            }
+        }
+        let o = ClassifyOptions::default();
+        let r = classify_utterance(&Never, "u", array![[0.0f32]].view(), &o).unwrap();
+        assert_eq!(r.label, "b");
+        struct None_;
+        impl ClassScorer for None_ {
+            fn class_labels(&self) -> Vec<String> {
+                vec!["a".into()]
+            }
+            fn feature_dim(&self) -> usize {
+                1
+            }
+            fn score_class(&self, _: usize, _: ArrayView2<'_, f32>) -> Result<f64, String> {
+                Ok(f64::NEG_INFINITY)
+            }
+        }
+        assert!(matches!(
+            classify_utterance(&None_, "u", array![[0.0f32]].view(), &o),
+            Err(ClassifyError::Unexplained { num_frames: 1, .. })
+        ));
     }
 
     #[test]

@@ -41,7 +41,9 @@ pub use accuracy::{
     python_float_repr, AccuracyReport, ClassMetrics, ConfusionMatrix, Misrecognition,
     MISSING_COLUMN,
 };
-pub use classify::{classify_utterance, Classification, ClassifyError, ClassifyOptions, UttResult};
+pub use classify::{
+    classify_utterance, ClassScorer, Classification, ClassifyError, ClassifyOptions, UttResult,
+};
 pub use command::{compute_accuracy, ComputeAccuracyOptions, ComputeAccuracyOutput};
 pub use error::{Error, Result};
 pub use fsutil::{check_outputs, write_all_atomic, write_atomic};

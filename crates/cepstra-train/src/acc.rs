@@ -153,14 +153,7 @@ impl ClassAccs {
                 CovarianceType::Full => 1,
             });
             b.push(u8::from(c.skipped));
-            b.extend_from_slice(&(s.num_gauss as u32).to_le_bytes());
-            b.extend_from_slice(&(s.dim as u32).to_le_bytes());
-            b.extend_from_slice(&s.num_utts.to_le_bytes());
-            b.extend_from_slice(&s.num_frames.to_le_bytes());
-            b.extend_from_slice(&s.loglike.to_le_bytes());
-            for v in s.occupancy.iter().chain(&s.first).chain(&s.second) {
-                b.extend_from_slice(&v.to_le_bytes());
-            }
+            s.write_body(&mut b);
         }
         b
     }
@@ -203,41 +196,8 @@ impl ClassAccs {
                 1 => true,
                 x => return Err(r.err(format!("class '{label}': bad skipped flag {x}"))),
             };
-            let k = r.u32("class header")? as usize;
-            let d = r.u32("class header")? as usize;
-            let second = match cov {
-                CovarianceType::Diag => k.checked_mul(d),
-                CovarianceType::Full => d.checked_mul(d + 1).and_then(|x| (x / 2).checked_mul(k)),
-            };
-            let total = second
-                .and_then(|s| k.checked_mul(d).and_then(|f| f.checked_add(s)))
-                .and_then(|x| x.checked_add(k))
-                .and_then(|x| x.checked_mul(16))
-                .ok_or_else(|| r.err(format!("class '{label}': sizes K={k} D={d} overflow")))?;
-            if k == 0 || d == 0 {
-                return Err(r.err(format!(
-                    "class '{label}': K={k}, D={d}: both must be positive"
-                )));
-            }
-            let num_utts = r.u64("class header")?;
-            let num_frames = r.i128("class header")?;
-            let loglike = r.i128("class header")?;
-            let body = r.take(total, "statistics")?;
-            let vals: Vec<i128> = body
-                .chunks_exact(16)
-                .map(|c| {
-                    let mut a = [0u8; 16];
-                    a.copy_from_slice(c);
-                    i128::from_le_bytes(a)
-                })
-                .collect();
-            let mut st = ExactStats::new(k, d, cov);
-            st.occupancy.copy_from_slice(&vals[..k]);
-            st.first.copy_from_slice(&vals[k..k + k * d]);
-            st.second.copy_from_slice(&vals[k + k * d..]);
-            st.num_utts = num_utts;
-            st.num_frames = num_frames;
-            st.loglike = loglike;
+            let st = ExactStats::read_body(cov, bytes, &mut r.pos)
+                .map_err(|reason| r.err(format!("class '{label}': {reason}")))?;
             classes.push(ClassAcc {
                 label,
                 skipped,
@@ -300,10 +260,5 @@ impl<'a> Cursor<'a> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8, what)?);
         Ok(u64::from_le_bytes(a))
-    }
-    fn i128(&mut self, what: &str) -> Result<i128> {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(self.take(16, what)?);
-        Ok(i128::from_le_bytes(a))
     }
 }

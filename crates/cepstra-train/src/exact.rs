@@ -50,7 +50,15 @@ pub struct ExactStats {
     pub(crate) num_utts: u64,
 }
 
-fn to_fixed(v: f64, what: &str) -> std::result::Result<i128, String> {
+/// `v` as the fixed-point integer round(v · 2^56) that every exact sum here adds (an error naming
+/// `what` for non-finite or too-large values). Public so that other exact accumulators (the HMM
+/// trainer's transition counts) use the same scale instead of a copy.
+///
+/// ```
+/// assert_eq!(cepstra_train::exact::from_fixed(cepstra_train::exact::to_fixed(0.25, "x")?), 0.25);
+/// # Ok::<(), String>(())
+/// ```
+pub fn to_fixed(v: f64, what: &str) -> std::result::Result<i128, String> {
     let s = v * SCALE;
     if !s.is_finite() {
         return Err(format!(
@@ -67,6 +75,17 @@ fn to_fixed(v: f64, what: &str) -> std::result::Result<i128, String> {
 
 fn to_f64(v: i128) -> f64 {
     v as f64 / SCALE
+}
+
+/// The f64 of a fixed-point value of [`to_fixed`] (one rounding).
+pub fn from_fixed(v: i128) -> f64 {
+    to_f64(v)
+}
+
+/// Adds `b` to `a` exactly (an error on i128 overflow).
+pub fn add_fixed(a: &mut i128, b: i128) -> std::result::Result<(), String> {
+    *a = a.checked_add(b).ok_or_else(overflow)?;
+    Ok(())
 }
 
 fn overflow() -> String {
@@ -210,6 +229,80 @@ impl ExactStats {
         add_into(std::slice::from_mut(&mut self.loglike), &[other.loglike])?;
         self.num_utts += other.num_utts;
         Ok(())
+    }
+
+    /// Appends the binary body of these statistics (everything but the covariance type, which
+    /// the container records): K, D (u32), utterances (u64), frames and log-likelihood (i128),
+    /// then occupancy, first and second order (i128 each), little-endian. The per-class body
+    /// of `acc-classes` files ([`crate::acc`]) and of the HMM trainer's per-state statistics.
+    pub fn write_body(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.num_gauss as u32).to_le_bytes());
+        out.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        out.extend_from_slice(&self.num_utts.to_le_bytes());
+        out.extend_from_slice(&self.num_frames.to_le_bytes());
+        out.extend_from_slice(&self.loglike.to_le_bytes());
+        for v in self.occupancy.iter().chain(&self.first).chain(&self.second) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// Reads a body written by [`ExactStats::write_body`] at `*pos` of `bytes` (advancing
+    /// `*pos`); sizes are checked against the bytes present before allocating. The error is a
+    /// message naming what is wrong (the caller names the file).
+    pub fn read_body(
+        covariance: CovarianceType,
+        bytes: &[u8],
+        pos: &mut usize,
+    ) -> std::result::Result<ExactStats, String> {
+        let mut take = |n: usize, what: &str| -> std::result::Result<&[u8], String> {
+            if bytes.len() - *pos < n {
+                return Err(format!(
+                    "truncated: ends inside the {what} (at byte {} of {})",
+                    *pos,
+                    bytes.len()
+                ));
+            }
+            let s = &bytes[*pos..*pos + n];
+            *pos += n;
+            Ok(s)
+        };
+        let u32_at = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize;
+        let k = u32_at(take(4, "statistics header")?);
+        let d = u32_at(take(4, "statistics header")?);
+        if k == 0 || d == 0 {
+            return Err(format!("K={k}, D={d}: both must be positive"));
+        }
+        let second = match covariance {
+            CovarianceType::Diag => k.checked_mul(d),
+            CovarianceType::Full => d.checked_mul(d + 1).and_then(|x| (x / 2).checked_mul(k)),
+        };
+        let total = second
+            .and_then(|s| k.checked_mul(d).and_then(|f| f.checked_add(s)))
+            .and_then(|x| x.checked_add(k))
+            .and_then(|x| x.checked_mul(16))
+            .ok_or_else(|| format!("sizes K={k} D={d} overflow"))?;
+        let mut a8 = [0u8; 8];
+        a8.copy_from_slice(take(8, "statistics header")?);
+        let num_utts = u64::from_le_bytes(a8);
+        let i128_at = |s: &[u8]| {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(s);
+            i128::from_le_bytes(a)
+        };
+        let num_frames = i128_at(take(16, "statistics header")?);
+        let loglike = i128_at(take(16, "statistics header")?);
+        let vals: Vec<i128> = take(total, "statistics")?
+            .chunks_exact(16)
+            .map(i128_at)
+            .collect();
+        let mut st = ExactStats::new(k, d, covariance);
+        st.occupancy.copy_from_slice(&vals[..k]);
+        st.first.copy_from_slice(&vals[k..k + k * d]);
+        st.second.copy_from_slice(&vals[k + k * d..]);
+        st.num_utts = num_utts;
+        st.num_frames = num_frames;
+        st.loglike = loglike;
+        Ok(st)
     }
 
     /// The f64 statistics the M-step takes (each exact sum rounded once).

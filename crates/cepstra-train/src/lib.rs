@@ -58,7 +58,7 @@
 pub mod acc;
 mod data;
 mod error;
-mod exact;
+pub mod exact;
 pub mod modelset;
 mod options;
 mod train;
@@ -66,9 +66,10 @@ mod train;
 pub use acc::{ClassAcc, ClassAccs, ACC_MAGIC, ACC_VERSION};
 pub use data::{ClassData, TrainingData, Utterance};
 pub use error::{Error, Result};
-pub use exact::ExactStats;
+pub use exact::{ExactAccumulator, ExactStats};
 pub use modelset::{
-    is_model_set, Candidate, ClassModel, ModelSet, Selection, MODELSET_FORMAT, MODELSET_VERSION,
+    check_frontend, is_model_set, Candidate, ClassModel, ModelSet, Selection, MODELSET_FORMAT,
+    MODELSET_VERSION,
 };
 pub use options::{
     apply_overrides, default_estimate_options, default_fit_options, frames_per_component,

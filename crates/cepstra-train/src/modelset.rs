@@ -254,26 +254,7 @@ impl ModelSet {
         dim: usize,
         declared: Option<&FrontEndOptions>,
     ) -> Result<()> {
-        let Some(fe) = &self.frontend else {
-            return Ok(());
-        };
-        let mismatch = |reason: String| Error::FrontEnd {
-            what: what.to_string(),
-            reason,
-        };
-        if let Some(d) = declared {
-            let diffs = d.differences(fe);
-            if !diffs.is_empty() {
-                return Err(mismatch(format!(
-                    "their pipeline differs from the model's: {} (\"here\" = the features, \"there\" = the model)",
-                    diffs.join("; ")
-                )));
-            }
-        }
-        match fe.explain_dim(dim) {
-            Some(reason) => Err(mismatch(reason)),
-            None => Ok(()),
-        }
+        check_frontend(self.frontend.as_ref(), what, dim, declared)
     }
 
     /// The class labels, in order.
@@ -601,4 +582,37 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+/// The check of [`ModelSet::check_frontend`] for any model file that records a front-end
+/// (`recorded`; `None`: nothing is checked): shared with the HMM model set of cepstra-hmm.
+///
+/// # Errors
+/// [`Error::FrontEnd`] when the dimension or a step of the pipeline differs.
+pub fn check_frontend(
+    recorded: Option<&FrontEndOptions>,
+    what: &str,
+    dim: usize,
+    declared: Option<&FrontEndOptions>,
+) -> Result<()> {
+    let Some(fe) = recorded else {
+        return Ok(());
+    };
+    let mismatch = |reason: String| Error::FrontEnd {
+        what: what.to_string(),
+        reason,
+    };
+    if let Some(d) = declared {
+        let diffs = d.differences(fe);
+        if !diffs.is_empty() {
+            return Err(mismatch(format!(
+                "their pipeline differs from the model's: {} (\"here\" = the features, \"there\" = the model)",
+                diffs.join("; ")
+            )));
+        }
+    }
+    match fe.explain_dim(dim) {
+        Some(reason) => Err(mismatch(reason)),
+        None => Ok(()),
+    }
 }
