@@ -23,6 +23,21 @@ pub enum Error {
         /// The resulting number of samples.
         samples: i64,
     },
+    /// The frame (after padding) is longer than [`crate::MAX_WINDOW_SAMPLES`]; rejected before
+    /// anything is allocated.
+    #[error("--frame-length={frame_length_ms} ms at {samp_freq} Hz gives {samples} samples per frame (padded to {padded}), more than the {max} cepstra allows: use a frame of at most a few hundred ms (25 is Kaldi's default)")]
+    FrameTooLong {
+        /// The rejected frame length in milliseconds.
+        frame_length_ms: f32,
+        /// The sample frequency used.
+        samp_freq: f32,
+        /// The resulting number of samples.
+        samples: i64,
+        /// The FFT size the frame would be padded to.
+        padded: u64,
+        /// The limit.
+        max: usize,
+    },
     /// The frame shift gives less than one sample.
     #[error("--frame-shift={frame_shift_ms} ms at {samp_freq} Hz gives {samples} samples: raise --frame-shift to at least one sample")]
     FrameShift {
@@ -58,6 +73,16 @@ pub enum Error {
     NumMelBins {
         /// The rejected value.
         num_bins: usize,
+    },
+    /// More mel bins than the FFT has frequency bins; rejected before anything is allocated.
+    #[error("--num-mel-bins={num_bins} is more than the {fft_bins} FFT bins of a {padded}-sample frame: use fewer mel bins (23 is Kaldi's default) or a longer --frame-length")]
+    TooManyMelBins {
+        /// The rejected value.
+        num_bins: usize,
+        /// The number of FFT bins (half the padded frame).
+        fft_bins: usize,
+        /// The padded frame length in samples.
+        padded: usize,
     },
     /// The mel range is empty or outside (0, Nyquist].
     #[error("--low-freq={low_freq} and --high-freq={high_freq} give an invalid range for Nyquist {nyquist} Hz: need 0 <= low < high <= Nyquist (high <= 0 is an offset from Nyquist)")]

@@ -77,7 +77,7 @@ pub use mel::{inverse_mel_scale, mel_scale, MelBanks};
 pub use mfcc::Mfcc;
 pub use options::{
     DeltaFeaturesOptions, FbankOptions, FrameExtractionOptions, MelBanksOptions, MfccOptions,
-    WindowType,
+    WindowType, MAX_WINDOW_SAMPLES,
 };
 pub use resample::{resample_waveform, LinearResample};
 pub use window::{

@@ -69,7 +69,8 @@ impl MelBanks {
     /// Builds the filterbank for the FFT size of `frame_opts`.
     ///
     /// # Errors
-    /// [`Error::NumMelBins`] for fewer than 3 bins, [`Error::MelFrequencies`] for a bad
+    /// [`Error::NumMelBins`] for fewer than 3 bins, [`Error::TooManyMelBins`] for more bins than
+    /// the FFT has, the frame errors of [`FrameExtractionOptions`], [`Error::MelFrequencies`] for a bad
     /// `low_freq`/`high_freq` range, [`Error::EmptyMelBin`] when a triangle covers no FFT bin
     /// (too many bins for the FFT resolution), [`Error::NotFinite`] for NaN options.
     pub fn new(opts: &MelBanksOptions, frame_opts: &FrameExtractionOptions) -> Result<Self> {
@@ -82,9 +83,17 @@ impl MelBanks {
                 return Err(Error::NotFinite { option, value });
             }
         }
+        frame_opts.validate()?;
         let sample_freq = frame_opts.samp_freq;
         let padded = frame_opts.padded_window_size();
         let num_fft_bins = padded / 2;
+        if num_bins > num_fft_bins {
+            return Err(Error::TooManyMelBins {
+                num_bins,
+                fft_bins: num_fft_bins,
+                padded,
+            });
+        }
         let nyquist = 0.5 * sample_freq;
         let low_freq = opts.low_freq;
         let high_freq = if opts.high_freq > 0.0 {
@@ -322,7 +331,7 @@ mod tests {
             Err(Error::MelFrequencies { .. })
         ));
         assert!(matches!(
-            MelBanks::new(&o(200, 20.0, 0.0), &f),
+            MelBanks::new(&o(120, 20.0, 0.0), &f),
             Err(Error::EmptyMelBin { .. })
         ));
         assert!(matches!(
@@ -331,6 +340,49 @@ mod tests {
                 option: "low-freq",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn size_options_are_bounded_before_allocating() {
+        let f = frame8k();
+        let o = |num_bins| MelBanksOptions {
+            num_bins,
+            ..Default::default()
+        };
+        // 256-point FFT at 8 kHz: 128 bins.
+        assert_eq!(
+            MelBanks::new(&o(4_294_967_295), &f),
+            Err(Error::TooManyMelBins {
+                num_bins: 4_294_967_295,
+                fft_bins: 128,
+                padded: 256
+            })
+        );
+        assert!(matches!(
+            MelBanks::new(&o(129), &f),
+            Err(Error::TooManyMelBins { .. })
+        ));
+        for ms in [1e7f32, 1e9, f32::MAX] {
+            let mut long = f.clone();
+            long.frame_length_ms = ms;
+            assert!(
+                matches!(
+                    MelBanks::new(&o(23), &long),
+                    Err(Error::FrameTooLong { .. })
+                ),
+                "{ms}"
+            );
+        }
+        // The largest frame allowed still builds.
+        let mut big = f.clone();
+        big.frame_length_ms = (crate::MAX_WINDOW_SAMPLES as f32) / 8.0;
+        assert_eq!(big.padded_window_size(), crate::MAX_WINDOW_SAMPLES);
+        assert!(MelBanks::new(&o(23), &big).is_ok());
+        big.frame_length_ms += 1.0;
+        assert!(matches!(
+            MelBanks::new(&o(23), &big),
+            Err(Error::FrameTooLong { .. })
         ));
     }
 }

@@ -224,6 +224,21 @@ impl FrameExtractionOptions {
                 samples: size,
             });
         }
+        // Bound the frame before anything is allocated for it (FFT plan, buffers, mel banks).
+        let padded = if self.round_to_power_of_two {
+            (size as u64).next_power_of_two()
+        } else {
+            size as u64
+        };
+        if padded > crate::MAX_WINDOW_SAMPLES as u64 {
+            return Err(Error::FrameTooLong {
+                frame_length_ms: self.frame_length_ms,
+                samp_freq: self.samp_freq,
+                samples: size,
+                padded,
+                max: crate::MAX_WINDOW_SAMPLES,
+            });
+        }
         let shift = self.window_shift_i64();
         if !self.frame_shift_ms.is_finite() || shift < 1 {
             return Err(Error::FrameShift {
@@ -251,6 +266,11 @@ impl FrameExtractionOptions {
         Ok(())
     }
 }
+
+/// The longest frame, in samples after padding, that cepstra computes: 2^20 (65 s at 16 kHz, far
+/// beyond any speech front-end). Longer frames are rejected before anything is allocated, so no
+/// option value can ask for gigabytes.
+pub const MAX_WINDOW_SAMPLES: usize = 1 << 20;
 
 /// `static_cast<int32>(samp_freq * 0.001 * ms)` as Kaldi evaluates it (float promoted to
 /// double); saturates instead of overflowing.
