@@ -44,6 +44,12 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
     a.out.apply_kaldi_defaults(inv);
     let gmm = read_model(&a.model_in)?;
     let stats = read_stats(&a.accs_in)?;
+    check_mix_up(
+        &a.opts,
+        gmm.num_gauss(),
+        stats.occupancy().sum(),
+        &a.accs_in,
+    )?;
     let (new, report) = if a.kaldi_compat {
         // Kaldi's estimator sees the accumulators as its acc file stores them (float32), whether
         // they come from a Kaldi-format file (already float) or cepstra's f64 format.
@@ -62,4 +68,59 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
         report.floored_gaussians
     );
     write_model(&new, &a.model_out, &a.out)
+}
+
+/// Kaldi's bounds on `--mix-up` (0: no mixing up), checked before any work: a target below the
+/// model's size is Kaldi's "Cannot split from K to T"; a target the statistics cannot support
+/// (more Gaussians than `count / max(min occupancy, 1)`) would only be removed again, and an
+/// unbounded one runs without end.
+fn check_mix_up(opts: &EstimateOptions, k: usize, count: f64, accs: &str) -> Result<()> {
+    let target = opts.mix_up;
+    if target == 0 {
+        return Ok(());
+    }
+    if target < k {
+        anyhow::bail!(
+            "--mix-up={target}: cannot split from {k} to {target} Gaussians (give at least {k}, or 0 for no mixing up)"
+        );
+    }
+    let per = opts.min_gaussian_occupancy.max(1.0);
+    let supported = if count.is_finite() && count > 0.0 {
+        (count / per).floor()
+    } else {
+        0.0
+    };
+    if target as f64 > supported.max(k as f64) {
+        anyhow::bail!(
+            "--mix-up={target} is more than the statistics in {accs} can support: {count:.1} frames give at most {supported} Gaussians of --min-gaussian-occupancy={} frames each",
+            opts.min_gaussian_occupancy
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_up_bounds() {
+        let opts = |mix_up| EstimateOptions {
+            mix_up,
+            ..Default::default()
+        };
+        assert!(check_mix_up(&opts(0), 2, 200.0, "a").is_ok());
+        assert!(check_mix_up(&opts(2), 2, 200.0, "a").is_ok());
+        assert!(check_mix_up(&opts(20), 2, 200.0, "a").is_ok());
+        let e = check_mix_up(&opts(1), 2, 200.0, "a")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot split from 2 to 1"), "{e}");
+        let e = check_mix_up(&opts(21), 2, 200.0, "x.acc")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x.acc") && e.contains("at most 20"), "{e}");
+        assert!(check_mix_up(&opts(usize::MAX), 2, 200.0, "a").is_err());
+        assert!(check_mix_up(&opts(3), 2, f64::NAN, "a").is_err());
+    }
 }
