@@ -198,12 +198,34 @@ pub fn model_from_json(text: &str) -> Result<Gmm> {
             }
             let mut cov = Array3::zeros((k, d, d));
             for (i, m) in c.iter().enumerate() {
-                cov.index_axis_mut(Axis(0), i)
-                    .assign(&from_rows(m, d, d, "covariance")?);
+                let m = from_rows(m, d, d, "covariance")?;
+                check_symmetric(&m, i)?;
+                cov.index_axis_mut(Axis(0), i).assign(&m);
             }
             Ok(Gmm::Full(FullGmm::new(weights, means, cov)?))
         }
     }
+}
+
+/// A covariance read from a file must be symmetric (to 1e-9 of the scale of its diagonal): an
+/// asymmetric one is not a covariance, and scoring it would silently use only half of it.
+fn check_symmetric(m: &Array2<f64>, component: usize) -> Result<()> {
+    let d = m.nrows();
+    for i in 0..d {
+        for j in 0..i {
+            let (a, b) = (m[[i, j]], m[[j, i]]);
+            let scale = (m[[i, i]] * m[[j, j]]).abs().sqrt();
+            if (a - b).abs() > 1e-9 * scale || !(a - b).is_finite() && a != b {
+                return Err(Error::Format {
+                    what: "model",
+                    reason: format!(
+                        "covariance of component {component} is not symmetric: entry ({i}, {j}) is {a} but ({j}, {i}) is {b}"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 // --------------------------------------------------------------------------------------------
