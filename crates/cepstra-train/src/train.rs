@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::acc::{ClassAcc, ClassAccs};
 use crate::data::{concat, ClassData, TrainingData, Utterance};
 use crate::error::{Error, Result};
-use crate::exact::ExactStats;
+use crate::exact::{ExactAccumulator, ExactStats};
 use crate::modelset::{Candidate, ClassModel, ModelSet, Selection};
 use crate::options::{
     apply_overrides, frames_per_component, max_components, Criterion, Overrides, TrainOptions,
@@ -21,10 +21,14 @@ pub type ClassOverrides = BTreeMap<String, Overrides>;
 /// Exact statistics of `utts` under `model`: one [`GmmStats::accumulate`] per utterance, summed
 /// in fixed point (so the result does not depend on threads or grouping).
 pub fn accumulate_utterances(model: &Gmm, utts: &[&Utterance], label: &str) -> Result<ExactStats> {
-    let zero = || ExactStats::for_model(model);
+    let zero = || ExactAccumulator::for_model(model);
+    let stats_error = |reason| Error::Statistics {
+        class: label.to_string(),
+        reason,
+    };
     utts.par_iter()
         .with_min_len(4)
-        .try_fold(zero, |mut acc, u| -> Result<ExactStats> {
+        .try_fold(zero, |mut acc, u| -> Result<ExactAccumulator> {
             let mut st = GmmStats::for_model(model);
             st.accumulate(model, u.feats.view(), None)
                 .map_err(|e| Error::class(label, e))?;
@@ -35,12 +39,11 @@ pub fn accumulate_utterances(model: &Gmm, utts: &[&Utterance], label: &str) -> R
             Ok(acc)
         })
         .try_reduce(zero, |mut a, b| {
-            a.merge(&b).map_err(|reason| Error::Statistics {
-                class: label.to_string(),
-                reason,
-            })?;
+            a.merge(b).map_err(stats_error)?;
             Ok(a)
-        })
+        })?
+        .finish()
+        .map_err(stats_error)
 }
 
 /// One EM update of a class from its statistics: records the average log-likelihood, applies
