@@ -269,10 +269,20 @@ fn forget_temp(tmp: &Path) {
 /// Meant for a SIGTERM/SIGINT handler (run on an ordinary thread, as `signal-hook`'s iterator
 /// does) just before the process exits: the destinations keep their old contents.
 pub fn remove_temp_files() {
+    remove_temps_where(|_| true);
+}
+
+/// Removes the registered temporary files for which `which` holds.
+fn remove_temps_where(which: impl Fn(&Path) -> bool) {
     let mut live = live_temps();
-    for tmp in live.drain(..) {
-        let _ = std::fs::remove_file(tmp);
-    }
+    live.retain(|tmp| {
+        if which(tmp) {
+            let _ = std::fs::remove_file(tmp);
+            false
+        } else {
+            true
+        }
+    });
 }
 
 /// Where a file output's bytes go once symbolic links are resolved.
@@ -628,15 +638,42 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"whole");
     }
 
+    /// A character device to write to: as root, a fresh `mknod` copy of /dev/null in `dir` (the
+    /// real one is never touched); otherwise /dev/null itself, which a user without root cannot
+    /// replace whatever the code does.
+    fn char_device(dir: &Path) -> PathBuf {
+        let dev = dir.join("null");
+        let made = std::process::Command::new("mknod")
+            .arg(&dev)
+            .args(["c", "1", "3"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            dev
+        } else {
+            eprintln!(
+                "mknod not permitted (not root): testing on /dev/null, which cannot be replaced"
+            );
+            PathBuf::from("/dev/null")
+        }
+    }
+
     #[test]
-    fn dev_null_is_written_in_place() {
-        let mut o = Output::create("/dev/null").unwrap();
+    fn char_device_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = char_device(dir.path());
+        let mut o = Output::create(dev.to_str().unwrap()).unwrap();
         o.write_all(b"discarded").unwrap();
         o.commit().unwrap();
-        assert!(std::fs::metadata("/dev/null")
+        assert!(std::fs::metadata(&dev)
             .unwrap()
             .file_type()
             .is_char_device());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            usize::from(dev.starts_with(dir.path()))
+        );
     }
 
     fn write_through(name: &str, bytes: &[u8]) {
@@ -752,7 +789,8 @@ mod tests {
         let mut o = Output::create(target.to_str().unwrap()).unwrap();
         o.write_all(b"half").unwrap();
         o.prepare().unwrap();
-        remove_temp_files();
+        // Only this test's: the other tests of this process have live temporary files too.
+        remove_temps_where(|p| p.starts_with(dir.path()));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         std::mem::forget(o); // as if the process exited now
         assert_eq!(std::fs::read(&target).unwrap(), b"old");

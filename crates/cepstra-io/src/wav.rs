@@ -57,73 +57,43 @@ impl WaveData {
     }
 
     /// Decodes a WAV stream.
-    pub fn read<R: Read>(r: R) -> Result<WaveData> {
+    ///
+    /// A data chunk whose size is 0 or 0xFFFFFFFF, as programs writing to a pipe leave it
+    /// (`sox … -t wav - |`), is read to the end of the stream, as Kaldi does; otherwise a stream
+    /// shorter than the declared size is an error.
+    pub fn read<R: Read>(mut r: R) -> Result<WaveData> {
         let bad = |reason: String| Error::Wav {
             source_name: String::new(),
             reason,
         };
-        let reader =
-            hound::WavReader::new(r).map_err(|e| bad(format!("not a readable WAV file: {e}")))?;
-        let spec = reader.spec();
-        let nch = spec.channels as usize;
-        if nch == 0 {
-            return Err(bad("WAV header says 0 channels".into()));
-        }
-        let declared = reader.len() as usize;
-        let mut interleaved: Vec<f32> = Vec::with_capacity(declared.min(1 << 26));
-        let truncated = |e: hound::Error| bad(format!("truncated or corrupt sample data: {e}"));
-        match (spec.sample_format, spec.bits_per_sample) {
-            (hound::SampleFormat::Int, 16) if nch > 0 => {
-                // The common case, decoded in bulk: hound has parsed the header and left the
-                // reader at the first sample.
-                let mut data = Vec::with_capacity(declared.min(1 << 27) * 2);
-                reader
-                    .into_inner()
-                    .take(declared as u64 * 2)
-                    .read_to_end(&mut data)
-                    .map_err(|e| bad(format!("reading sample data: {e}")))?;
-                // Resize then convert in place: a loop of known length that vectorises.
-                interleaved.resize(data.len() / 2, 0.0);
-                for (x, c) in interleaved.iter_mut().zip(data.chunks_exact(2)) {
-                    *x = f32::from(i16::from_le_bytes([c[0], c[1]]));
-                }
+        let header = read_header(&mut r).map_err(bad)?;
+        let nch = header.channels;
+        let width = header.bits.div_ceil(8);
+        let mut data = Vec::new();
+        let read = match header.data_size {
+            Some(size) => {
+                data.reserve(size.min(1 << 24) as usize);
+                r.by_ref().take(size).read_to_end(&mut data)
             }
-            (hound::SampleFormat::Int, 16) => {
-                for s in reader.into_samples::<i16>() {
-                    interleaved.push(s.map_err(truncated)? as f32);
-                }
-            }
-            (hound::SampleFormat::Int, bits @ (8 | 24 | 32)) => {
-                let scale = match bits {
-                    8 => 256.0,
-                    24 => 1.0 / 256.0,
-                    _ => 1.0 / 65536.0,
-                };
-                for s in reader.into_samples::<i32>() {
-                    interleaved.push((s.map_err(truncated)? as f64 * scale) as f32);
-                }
-            }
-            (hound::SampleFormat::Float, 32) => {
-                for s in reader.into_samples::<f32>() {
-                    interleaved.push(s.map_err(truncated)? * 32768.0);
-                }
-            }
-            (fmt, bits) => {
+            None => r.read_to_end(&mut data),
+        };
+        read.map_err(|e| bad(format!("reading sample data: {e}")))?;
+        if let Some(size) = header.data_size {
+            if (data.len() as u64) < size {
                 return Err(bad(format!(
-                    "unsupported sample format {fmt:?} with {bits} bits"
-                )))
+                    "truncated: header declares {} samples, found {}",
+                    size / width as u64,
+                    data.len() / width
+                )));
             }
         }
-        if interleaved.len() < declared {
-            return Err(bad(format!(
-                "truncated: header declares {declared} samples, found {}",
-                interleaved.len()
-            )));
-        }
+        // Whole frames only (a stream cut mid-frame drops the partial frame).
+        let frames = data.len() / (width * nch);
+        data.truncate(frames * width * nch);
+        let interleaved = decode(&data, header.float, header.bits);
         if interleaved.is_empty() {
             return Err(bad("the file holds no samples".into()));
         }
-        let frames = interleaved.len() / nch;
         let channels = if nch == 1 {
             vec![interleaved]
         } else {
@@ -132,9 +102,137 @@ impl WaveData {
                 .collect()
         };
         Ok(WaveData {
-            samp_freq: spec.sample_rate as f32,
+            samp_freq: header.sample_rate as f32,
             channels,
         })
+    }
+}
+
+/// What the RIFF header says; the reader is left at the first sample.
+struct Header {
+    channels: usize,
+    sample_rate: u32,
+    bits: usize,
+    float: bool,
+    /// `None`: streamed (size 0 or 0xFFFFFFFF), read to the end.
+    data_size: Option<u64>,
+}
+
+fn read_exact_or<R: Read>(
+    r: &mut R,
+    buf: &mut [u8],
+    what: &str,
+) -> std::result::Result<(), String> {
+    r.read_exact(buf).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            format!("not a readable WAV file: the stream ends inside the {what}")
+        } else {
+            format!("not a readable WAV file: {e}")
+        }
+    })
+}
+
+/// Parses RIFF/WAVE up to the data chunk (PCM, IEEE float and WAVE_FORMAT_EXTENSIBLE of either).
+/// Written here rather than taken from hound, whose reader refuses the streamed sizes.
+fn read_header<R: Read>(r: &mut R) -> std::result::Result<Header, String> {
+    let mut riff = [0u8; 12];
+    read_exact_or(r, &mut riff, "RIFF header")?;
+    if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
+        return Err("not a readable WAV file: no RIFF/WAVE header".into());
+    }
+    let mut fmt: Option<(usize, u32, usize, bool)> = None;
+    loop {
+        let mut chunk = [0u8; 8];
+        read_exact_or(r, &mut chunk, "chunk list before the data chunk")?;
+        let size = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+        match &chunk[0..4] {
+            b"fmt " => {
+                if !(16..=1024).contains(&size) {
+                    return Err(format!(
+                        "not a readable WAV file: fmt chunk of {size} bytes"
+                    ));
+                }
+                let mut f = vec![0u8; size as usize + (size as usize & 1)];
+                read_exact_or(r, &mut f, "fmt chunk")?;
+                let u16_at = |i: usize| u16::from_le_bytes([f[i], f[i + 1]]);
+                let mut tag = u16_at(0);
+                if tag == 0xFFFE && size >= 26 {
+                    // WAVE_FORMAT_EXTENSIBLE: the format is the start of the sub-format GUID.
+                    tag = u16_at(24);
+                }
+                let channels = usize::from(u16_at(2));
+                let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
+                let bits = usize::from(u16_at(14));
+                let float = match (tag, bits) {
+                    (1, 8 | 16 | 24 | 32) => false,
+                    (3, 32) => true,
+                    _ => {
+                        return Err(format!(
+                            "unsupported sample format (format tag {tag}, {bits} bits): use integer PCM of 8, 16, 24 or 32 bits or 32-bit float"
+                        ))
+                    }
+                };
+                if channels == 0 {
+                    return Err("WAV header says 0 channels".into());
+                }
+                if rate == 0 {
+                    return Err("WAV header says sample rate 0".into());
+                }
+                fmt = Some((channels, rate, bits, float));
+            }
+            b"data" => {
+                let Some((channels, sample_rate, bits, float)) = fmt else {
+                    return Err("not a readable WAV file: data chunk before the fmt chunk".into());
+                };
+                let data_size = (size != 0 && size != u32::MAX).then_some(u64::from(size));
+                return Ok(Header {
+                    channels,
+                    sample_rate,
+                    bits,
+                    float,
+                    data_size,
+                });
+            }
+            _ => {
+                // Skip any other chunk (LIST, fact, …), with its pad byte.
+                let skip = u64::from(size) + u64::from(size & 1);
+                let n = std::io::copy(&mut r.by_ref().take(skip), &mut std::io::sink())
+                    .map_err(|e| format!("not a readable WAV file: {e}"))?;
+                if n < skip {
+                    return Err("not a readable WAV file: the stream ends inside a chunk before the data chunk".into());
+                }
+            }
+        }
+    }
+}
+
+/// Little-endian samples → the int16 scale (8-bit ×256 around 128, 24-bit ÷256, 32-bit ÷65536,
+/// float ×32768).
+fn decode(data: &[u8], float: bool, bits: usize) -> Vec<f32> {
+    match (float, bits) {
+        (true, _) => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) * 32768.0)
+            .collect(),
+        (false, 8) => data
+            .iter()
+            .map(|&b| (f32::from(b) - 128.0) * 256.0)
+            .collect(),
+        (false, 16) => data
+            .chunks_exact(2)
+            .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        (false, 24) => data
+            .chunks_exact(3)
+            .map(|c| {
+                let v = i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8;
+                (f64::from(v) / 256.0) as f32
+            })
+            .collect(),
+        _ => data
+            .chunks_exact(4)
+            .map(|c| (f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])) / 65536.0) as f32)
+            .collect(),
     }
 }
 
@@ -237,5 +335,62 @@ mod tests {
         assert!(WaveData::read(cut).is_err());
         let empty = wav_bytes(16, hound::SampleFormat::Int, 1, &[]);
         assert!(WaveData::read(&empty[..]).is_err());
+    }
+
+    /// `bytes` with the data chunk's size (and the RIFF size) set to `size`, as a pipe writer
+    /// leaves them.
+    fn streamed(mut bytes: Vec<u8>, size: u32) -> Vec<u8> {
+        let at = bytes.windows(4).position(|w| w == b"data").unwrap() + 4;
+        bytes[at..at + 4].copy_from_slice(&size.to_le_bytes());
+        bytes[4..8].copy_from_slice(&size.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn streamed_headers_are_read_to_the_end() {
+        use hound::SampleFormat::{Float, Int};
+        for (bits, fmt) in [(16, Int), (24, Int), (8, Int), (32, Float)] {
+            let scale = if fmt == Float { 1.0 / 32768.0 } else { 1.0 };
+            let samples: Vec<f64> = (0..10).map(|i| (i as f64 - 5.0) * 2.0 * scale).collect();
+            let bytes = wav_bytes(bits, fmt, 2, &samples);
+            let plain = WaveData::read(&bytes[..]).unwrap();
+            for size in [0, u32::MAX] {
+                let w = WaveData::read(&streamed(bytes.clone(), size)[..]).unwrap();
+                assert_eq!(w, plain, "{bits} bits, size {size:#x}");
+                assert_eq!(w.num_samples(), 5);
+                // A stream cut inside a frame keeps the whole frames.
+                let mut cut = streamed(bytes.clone(), size);
+                cut.truncate(cut.len() - 1);
+                assert_eq!(WaveData::read(&cut[..]).unwrap().num_samples(), 4);
+            }
+        }
+        // A streamed header with no data is still an empty file.
+        let empty = streamed(wav_bytes(16, Int, 1, &[]), 0);
+        assert!(WaveData::read(&empty[..])
+            .unwrap_err()
+            .to_string()
+            .contains("no samples"));
+    }
+
+    #[test]
+    fn bad_headers_are_errors_not_panics() {
+        let good = wav_bytes(16, hound::SampleFormat::Int, 1, &[1.0, 2.0]);
+        for n in 0..good.len() - 4 {
+            assert!(WaveData::read(&good[..n]).is_err(), "cut at {n}");
+        }
+        let mut wrong = good.clone();
+        wrong[0] = b'X';
+        assert!(WaveData::read(&wrong[..]).is_err());
+        // A chunk that claims 4 GB before the data chunk.
+        let mut big = good[..12].to_vec();
+        big.extend_from_slice(b"LIST");
+        big.extend_from_slice(&u32::MAX.to_le_bytes());
+        big.extend_from_slice(&good[12..]);
+        assert!(WaveData::read(&big[..]).is_err());
+        // A-law is refused by name.
+        let mut alaw = good.clone();
+        alaw[20] = 6;
+        let e = WaveData::read(&alaw[..]).unwrap_err().to_string();
+        assert!(e.contains("format tag 6"), "{e}");
     }
 }
