@@ -18,7 +18,8 @@
 #   exp/classes_<train-tag>_<cov>_k<K>_i<iters>[_o<cksum of --gmm-opts>]_s<seed>/   the model set, where
 #                       <train-tag> is the train data dir's name after "train_" (cmn, all_spkcmvn, provided)
 #     config            every setting of the model set (recipes/train_classes.sh refuses to mix settings)
-#     score_<test>/     the scores of data/<test> (e.g. score_test_cmn)
+#     score_<test>/     the scores of data/<test> (e.g. score_test_cmn), report.html
+#   exp/classes_<...>_s<S1+S2+...>/score_<test>/report.html   with --seeds: the summary page of the seeds
 
 # Begin configuration section (defaults; run.sh may set others before sourcing this file).
 : "${stage:=0}"
@@ -78,14 +79,17 @@ score=score_${test_fe#data/}
 
 # wall time per stage, for exp/RESULTS (bash's clock: no process launched)
 start=${EPOCHREALTIME/./}; last=$start; stage_times=
-mark() {  # mark NAME: the time since the previous mark
+mark() {  # mark NAME: the time since the previous mark; a progress line on stderr
   local t=${EPOCHREALTIME/./} d
   d=$(( (t - last + 5000) / 10000 )); last=$t
   printf -v d '%d.%02d' $((d / 100)) $((d % 100))
   stage_times+="${stage_times:+ }$1 $d"
+  echo "$0: stage $1 done ($d s)" >&2
 }
+begin() { echo "$0: stage $*" >&2; }  # begin "N NAME: what": a progress line on stderr
 
 if [ "$stage" -le 0 ]; then
+  begin "0 data: preparing $train and $test"
   recipe_prepare
   if [ "$feats_from" = provided ]; then
     for d in "$train" "$test"; do echo "the corpus's own features (its feats.scp)" > "$d/frontend"; done
@@ -94,6 +98,7 @@ if [ "$stage" -le 0 ]; then
 fi
 
 if [ "$stage" -le 1 ]; then
+  begin "1 validate: $train and $test"
   for d in "$train" "$test"; do
     [ -f "$d/text" ] || { echo "$0: no $d/text: run stage 0 (data preparation) first" >&2; exit 1; }
     if [ "$feats_from" = provided ]; then validate_data_dir.sh "$d"; else validate_data_dir.sh --no-feats "$d"; fi
@@ -121,6 +126,7 @@ features() {
 }
 
 if [ "$stage" -le 2 ] && [ "$feats_from" = wavs ]; then
+  begin "2 features: $train_fe and $test_fe ($fe, nj $nj)"
   # Train and test at the same time: on a cluster that is one scheduling round trip instead of two.
   for d in "$train" "$test"; do
     [ -f "$d/wav.scp" ] || { echo "$0: no $d/wav.scp: run stage 0 (data preparation) first" >&2; exit 1; }
@@ -139,6 +145,7 @@ if [ "$stage" -le 3 ]; then
   for d in "$train_fe" "$test_fe"; do
     [ -f "$d/feats.scp" ] || { echo "$0: no $d/feats.scp: run stage 2 (features) first" >&2; exit 1; }
   done
+  begin "3 train: ${#seed_list[@]} model set(s) exp/classes_${tag}_s{${seed_list[*]}}"
   for s in "${seed_list[@]}"; do
     train_classes.sh --nj "$nj" --cmd "$cmd" --num-gauss "$num_gauss" --covariance "$covariance" \
       --num-iters "$num_iters" --seed "$s" --gmm-opts "$gmm_opts" --frontend-opts "$frontend_opts" \
@@ -148,9 +155,21 @@ if [ "$stage" -le 3 ]; then
 fi
 
 if [ "$stage" -le 4 ]; then
+  begin "4 score: $test_fe"
   for s in "${seed_list[@]}"; do
     score.sh --nj "$nj" --cmd "$cmd" "exp/classes_${tag}_s$s/final.mdl" "$test_fe" "exp/classes_${tag}_s$s/$score"
   done
+  if [ ${#seed_list[@]} -gt 1 ]; then
+    # the summary page of the seeds: accuracy per seed, mean ± sd, per-class recall, errors no seed avoids
+    seeds_dir=exp/classes_${tag}_s$(IFS=+; echo "${seed_list[*]}")/$score
+    hyps=()
+    for s in "${seed_list[@]}"; do hyps+=("exp/classes_${tag}_s$s/$score/hyp.txt"); done
+    mkdir -p "$seeds_dir/log"
+    cepstra compute-accuracy --report "$seeds_dir/report.html" --title "$recipe $tag: seeds ${seed_list[*]}" \
+      "$test_fe/text" "${hyps[@]}" > "$seeds_dir/accuracy.txt" 2> "$seeds_dir/log/compute_accuracy.log" ||
+      { cat "$seeds_dir/log/compute_accuracy.log" >&2; echo "$0: the seeds' summary failed" >&2; exit 1; }
+    echo "$0: summary of the seeds: $seeds_dir/report.html" >&2
+  fi
   mark score
 fi
 

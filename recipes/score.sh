@@ -3,7 +3,8 @@
 # highest total log-likelihood wins) and score the hypotheses against <data-dir>/text.
 # Writes <dir>/scores.tsv (utt, then one total log-likelihood per class), <dir>/hyp.txt (utt label),
 # <dir>/acc.txt (the accuracy, as the coursework writes it), <dir>/accuracy.txt (the "%SER" and
-# "accuracy 0.9818 (108/110)" lines), <dir>/report.html; logs in <dir>/log/.
+# "accuracy 0.9818 (108/110)" lines), <dir>/report.html (setting, per-speaker table, the margin of every
+# error, audio players, training curves); logs in <dir>/log/.
 # Run from an egs dir (it sources ./path.sh when there is one).
 
 # Begin configuration section.
@@ -61,7 +62,13 @@ fi
 nh=$(wc -l < "$dir/hyp.txt"); nr=$(wc -l < "$data/text")
 [ "$nh" -eq "$nr" ] || echo "$0: warning: $nh hypotheses for $nr reference utterances" >&2
 
-if ! cepstra compute-accuracy --report "$dir/report.html" --acc-out "$dir/acc.txt" --models "$mdl" \
+# the report: the setting, per-speaker accuracy (utt2spk), each error's margin and closest other class
+# (scores.tsv, per frame with utt2num_frames), audio players (wav.scp), and the training curves with the
+# final model's likelihood when train_classes.sh left its statistics (final.JOB.acc beside final.mdl)
+report_opts=(--report "$dir/report.html" --models "$mdl" --data "$data" --scores "$dir/scores.tsv")
+finals=("${mdl%.mdl}".[0-9]*.acc)
+if [ -f "${finals[0]}" ]; then printf -v f '%s,' "${finals[@]}"; report_opts+=(--final-accs "${f%,}"); fi
+if ! cepstra compute-accuracy "${report_opts[@]}" --acc-out "$dir/acc.txt" \
        "$data/text" "$dir/hyp.txt" > "$dir/accuracy.txt" 2> "$dir/log/compute_accuracy.log"; then
   cat "$dir/log/compute_accuracy.log" >&2
   echo "$0: cepstra compute-accuracy failed (log: $dir/log/compute_accuracy.log)" >&2; exit 1

@@ -7,6 +7,7 @@
 #     cepstra acc-classes  EXPDIR/x.mdl on split JOB                               -> EXPDIR/x.JOB.acc
 #     cepstra est-classes  sums EXPDIR/x.{1..nj}.acc, estimates (here, not via --cmd) -> EXPDIR/(x+1).mdl
 #   EXPDIR/final.mdl = the last model set; logs in EXPDIR/log/.
+#   cepstra acc-classes    EXPDIR/final.mdl on split JOB (--final-accs true)         -> EXPDIR/final.JOB.acc
 # EXPDIR/config records every setting that changes the model set (the data dir, its front-end record
 # <data-dir>/frontend and conf/, and the options below except --nj, --cmd, --stage, --cleanup, which do not):
 # a run with other settings refuses to write into a directory that holds models of another setting.
@@ -25,6 +26,8 @@ frontend_opts=     # the features' pipeline, recorded in the model set (init-cla
                    # --norm-vars --deltas), e.g. "--feature-config=conf/mfcc.conf --cmvn=speaker"; for recognize
 stage=-1           # -1: from the initialisation; x: from EM pass x
 cleanup=true       # remove the statistics after each pass
+final_accs=true    # one more acc-classes pass, of final.mdl: its training log-likelihood (EXPDIR/final.JOB.acc),
+                   # the last point of the report's training curves (recipes/score.sh passes them on)
 # End configuration section.
 
 echo "$0 $*" >&2
@@ -47,7 +50,8 @@ Options:
   --est-opts <opts>            # extra options of cepstra est-classes [$est_opts]
   --frontend-opts <opts>       # the features' pipeline, recorded in the model set [$frontend_opts]
   --stage <n>                  # resume: -1 = init, x = EM pass x [$stage]
-  --cleanup <true|false>       # remove the accumulators after use [$cleanup]"
+  --cleanup <true|false>       # remove the accumulators after use [$cleanup]
+  --final-accs <true|false>    # statistics of final.mdl, for its log-likelihood in the report [$final_accs]"
 # shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
 . "$root/scripts/parse_options.sh"
 set -euo pipefail
@@ -113,4 +117,10 @@ done
 
 [ -f "$dir/$num_iters.mdl" ] || { echo "$0: $dir/$num_iters.mdl was not made" >&2; exit 1; }
 cp "$dir/$num_iters.mdl" "$dir/final.mdl.tmp" && mv "$dir/final.mdl.tmp" "$dir/final.mdl"
+rm -f "$dir"/final.[0-9]*.acc
+if $final_accs; then
+  # shellcheck disable=SC2086
+  $cmd JOB=1:"$nj" "$dir/log/acc.final.JOB.log" \
+    cepstra acc-classes "$dir/final.mdl" "scp:$sdata/JOB/feats.scp" "$sdata/JOB/text" "$dir/final.JOB.acc"
+fi
 echo "$0: Succeeded: $dir/final.mdl" >&2

@@ -448,3 +448,107 @@ fn bad_inputs_fail_clearly_and_write_nothing() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model for class(es) d"));
 }
+
+#[test]
+fn compute_accuracy_report_has_setting_final_loglike_and_seed_summary() {
+    let d = setup();
+    let p = d.path();
+    ok(
+        p,
+        &[
+            "train-classes",
+            "--num-gauss=2",
+            "--num-iters=3",
+            "ark:train.ark",
+            "train.text",
+            "final.mdl",
+        ],
+    );
+    // The final model's statistics on the training data (what recipes/train_classes.sh leaves).
+    ok(
+        p,
+        &[
+            "acc-classes",
+            "final.mdl",
+            "ark:train.ark",
+            "train.text",
+            "final.1.acc",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "classify",
+            "final.mdl",
+            "ark:test.ark",
+            "scores.tsv",
+            "hyp.txt",
+        ],
+    );
+    std::fs::create_dir(p.join("s0")).unwrap();
+    ok(
+        p,
+        &[
+            "compute-accuracy",
+            "--report",
+            "s0/report.html",
+            "--models",
+            "final.mdl",
+            "--final-accs",
+            "final.1.acc",
+            "--scores",
+            "scores.tsv",
+            "test.text",
+            "hyp.txt",
+        ],
+    );
+    let html = std::fs::read_to_string(p.join("s0/report.html")).unwrap();
+    assert!(html.contains("<section id=\"setting\">"), "{html}");
+    assert!(html.contains("num-gauss 2"), "the model options: {html}");
+    // 3 classes, each with its final model ringed as point 3 (after 3 updates).
+    assert_eq!(html.matches("<circle class=\"final\"").count(), 3);
+    assert!(html.contains("Ringed, point 3: the final model"));
+    // Statistics of another model set are refused.
+    ok(
+        p,
+        &[
+            "train-classes",
+            "--num-gauss=1",
+            "ark:train.ark",
+            "train.text",
+            "other.mdl",
+        ],
+    );
+    let out = run(
+        p,
+        &[
+            "compute-accuracy",
+            "--models",
+            "other.mdl",
+            "--final-accs",
+            "final.1.acc",
+            "test.text",
+            "hyp.txt",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    // Two runs: the summary page, its last line mean ± sd.
+    std::fs::copy(p.join("hyp.txt"), p.join("hyp2.txt")).unwrap();
+    let out = ok(
+        p,
+        &[
+            "compute-accuracy",
+            "--report",
+            "seeds.html",
+            "test.text",
+            "s0/../hyp.txt",
+            "hyp2.txt",
+        ],
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("accuracy 1.0000 ± 0.0000 over 2 seeds (min 1.0000, max 1.0000)")
+    );
+    let html = std::fs::read_to_string(p.join("seeds.html")).unwrap();
+    assert!(html.contains("<section id=\"runs\">"));
+}

@@ -50,6 +50,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let ref_path = write("text", &reference)?;
     let hyp_path = write("hyp.txt", &hypothesis)?;
+    // The data dir: speakers from the utterance ids, 100 frames each.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data)?;
+    let spk: String = reference
+        .iter()
+        .map(|e| format!("{} {}\n", e.utt, &e.utt[..5]))
+        .collect();
+    std::fs::write(data.join("utt2spk"), spk)?;
+    let frames: String = reference
+        .iter()
+        .map(|e| format!("{} 100\n", e.utt))
+        .collect();
+    std::fs::write(data.join("utt2num_frames"), frames)?;
+    // Made-up scores: the hypothesis wins by a few units, the reference second.
+    let mut scores = format!("utt\t{}\n", labels.join("\t"));
+    let hyp_of: std::collections::HashMap<&str, &str> = hypothesis
+        .iter()
+        .map(|e| (e.utt.as_str(), e.label.as_str()))
+        .collect();
+    for r in &reference {
+        let h = hyp_of
+            .get(r.utt.as_str())
+            .copied()
+            .unwrap_or(r.label.as_str());
+        scores.push_str(&r.utt);
+        for l in labels {
+            let v = if l == h {
+                -6000.0
+            } else if l == r.label {
+                -6040.0
+            } else {
+                -6400.0
+            };
+            scores.push_str(&format!("\t{v}"));
+        }
+        scores.push('\n');
+    }
+    let scores_path = dir.path().join("scores.tsv");
+    std::fs::write(&scores_path, scores)?;
 
     // Invented EM curves: rising fast, then flattening, a different level per class.
     let mut curves = TrainingCurves::default();
@@ -60,6 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|it| end + (start - end) * (-(it as f64) / 1.8).exp())
             .collect();
         curves.per_class.insert(l.to_string(), v);
+        curves
+            .final_loglikes
+            .insert(l.to_string(), end + (start - end) * (-11.0f64 / 1.8).exp());
     }
 
     let opts = ComputeAccuracyOptions {
@@ -68,6 +110,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         curves: Some(curves),
         command: "cepstra compute-accuracy --report exp/mono/report.html --models exp/mono/final.mdl data/test/text exp/mono/hyp.txt".into(),
         title: "synth_digits: exp/mono (K=5, full covariance)".into(),
+        data: Some(data),
+        scores: Some(scores_path),
+        setting: vec![
+            ("options".into(), "num-gauss 5 covariance full num-iters 10".into()),
+            ("front-end".into(), "compute-mfcc-feats | apply-cmvn | add-deltas".into()),
+        ],
     };
     let res = compute_accuracy(&ref_path, &hyp_path, &opts)?;
     eprint!("{}", res.details);

@@ -3,8 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::accuracy::AccuracyReport;
-use crate::error::Result;
+use crate::details::{ScoreTable, SpeakerAccuracy, UttDetails};
+use crate::error::{Error, Result};
 use crate::report::{render_html, utc_now, ReportContext};
+use crate::seeds::{render_seeds_html, seeds_line, SeedRun};
 use crate::svg::TrainingCurves;
 use crate::text::read_text;
 
@@ -21,6 +23,13 @@ pub struct ComputeAccuracyOptions {
     pub command: String,
     /// Report title; empty = the hypothesis file's parent directory.
     pub title: String,
+    /// `--data`: the scored data dir; its `utt2spk` (per-speaker table), `utt2num_frames`
+    /// (per-frame margins), `wav.scp` (audio players) and `frontend` are used when present.
+    pub data: Option<PathBuf>,
+    /// `--scores`: classify's score file, for the margin and closest other class of each error.
+    pub scores: Option<PathBuf>,
+    /// The setting rows of the report (e.g. [`model_setting`](crate::model_setting)).
+    pub setting: Vec<(String, String)>,
 }
 
 /// What `compute-accuracy` prints: `details` on stderr, then `summary` lines on stdout.
@@ -65,25 +74,39 @@ pub fn compute_accuracy(
     let hypothesis = read_text(hyp_text)?;
     let report = AccuracyReport::compute(&reference, &hypothesis)?;
 
-    let html = opts.report.as_ref().map(|_| {
-        let title = if opts.title.is_empty() {
-            match hyp_text.parent().map(Path::display).map(|d| d.to_string()) {
-                Some(d) if !d.is_empty() => format!("Accuracy: {d}"),
-                _ => "Accuracy report".to_string(),
+    let html = match &opts.report {
+        None => None,
+        Some(_) => {
+            let mut details = match &opts.data {
+                Some(d) => UttDetails::read_data_dir(d)?,
+                None => UttDetails::default(),
+            };
+            if let Some(p) = &opts.scores {
+                details.scores = Some(ScoreTable::read(p)?);
             }
-        } else {
-            opts.title.clone()
-        };
-        render_html(
-            &report,
-            &ReportContext {
-                title,
-                command: opts.command.clone(),
-                date: utc_now(),
-                curves: opts.curves.clone(),
-            },
-        )
-    });
+            let mut setting = opts.setting.clone();
+            if let (Some(d), Some(f)) = (&opts.data, &details.frontend) {
+                setting.push((format!("features ({})", d.display()), f.clone()));
+            }
+            let speakers = if details.speaker.is_empty() {
+                Vec::new()
+            } else {
+                SpeakerAccuracy::compute(&reference, &report, &details.speaker)
+            };
+            Some(render_html(
+                &report,
+                &ReportContext {
+                    title: title_for(&opts.title, hyp_text, "Accuracy"),
+                    command: opts.command.clone(),
+                    date: utc_now(),
+                    curves: opts.curves.clone(),
+                    setting,
+                    speakers,
+                    details,
+                },
+            ))
+        }
+    };
     let acc_txt = report.acc_txt();
     let mut outputs: Vec<(&Path, &[u8])> = Vec::new();
     if let Some(path) = &opts.acc_out {
@@ -98,4 +121,126 @@ pub fn compute_accuracy(
         summary: vec![report.ser_line(), report.accuracy_line()],
         report,
     })
+}
+
+fn title_for(title: &str, hyp_text: &Path, what: &str) -> String {
+    if !title.is_empty() {
+        return title.to_string();
+    }
+    match hyp_text.parent().map(Path::display).map(|d| d.to_string()) {
+        Some(d) if !d.is_empty() => format!("{what}: {d}"),
+        _ => format!("{what} report"),
+    }
+}
+
+/// `compute-accuracy REF HYP1 HYP2 …`: several runs of one setting (e.g. one per seed) against
+/// one reference. Writes the summary page ([`render_seeds_html`]) to `opts.report` if asked;
+/// each run's row links to the `report.html` beside its hypothesis when there is one. The
+/// summary's last line is [`seeds_line`]. `acc_out`, `data` and `scores` are per-run options
+/// and are refused here.
+///
+/// ```
+/// use cepstra_score::{compute_accuracy_runs, ComputeAccuracyOptions};
+/// let dir = tempfile::tempdir().unwrap();
+/// let p = |n: &str| dir.path().join(n);
+/// std::fs::write(p("text"), "u1 1\nu2 2\n")?;
+/// std::fs::write(p("h0"), "u1 1\nu2 2\n")?;
+/// std::fs::write(p("h1"), "u1 1\nu2 1\n")?;
+/// let opts = ComputeAccuracyOptions { report: Some(p("seeds.html")), ..Default::default() };
+/// let out = compute_accuracy_runs(&p("text"), &[p("h0"), p("h1")], &opts)?;
+/// assert_eq!(out.last().unwrap(), "accuracy 0.7500 ± 0.3536 over 2 seeds (min 0.5000, max 1.0000)");
+/// assert!(std::fs::read_to_string(p("seeds.html"))?.contains("id=\"runs\""));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compute_accuracy_runs(
+    ref_text: &Path,
+    hyp_texts: &[PathBuf],
+    opts: &ComputeAccuracyOptions,
+) -> Result<Vec<String>> {
+    if hyp_texts.len() < 2 {
+        return Err(Error::Usage {
+            what: "a summary over runs needs at least two hypothesis files".into(),
+        });
+    }
+    if opts.acc_out.is_some() || opts.data.is_some() || opts.scores.is_some() {
+        return Err(Error::Usage {
+            what: "--acc-out, --data and --scores are options of one run; with several hypothesis \
+                   files give only --report (the summary page)"
+                .into(),
+        });
+    }
+    let reference = read_text(ref_text)?;
+    let page_dir = opts
+        .report
+        .as_deref()
+        .and_then(Path::parent)
+        .map(|d| {
+            std::fs::canonicalize(if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            })
+        })
+        .transpose()
+        .map_err(|source| Error::Read {
+            path: opts.report.clone().unwrap_or_default(),
+            source,
+        })?;
+    let mut runs = Vec::with_capacity(hyp_texts.len());
+    let mut lines = Vec::new();
+    for h in hyp_texts {
+        let report = AccuracyReport::compute(&reference, &read_text(h)?)?;
+        let dir = h.parent().unwrap_or(Path::new(""));
+        let link = match &page_dir {
+            Some(pd) if dir.join("report.html").is_file() => {
+                let target = std::fs::canonicalize(dir.join("report.html")).map_err(|source| {
+                    Error::Read {
+                        path: dir.join("report.html"),
+                        source,
+                    }
+                })?;
+                Some(relative(pd, &target))
+            }
+            _ => None,
+        };
+        lines.push(format!("{}: {}", h.display(), report.accuracy_line()));
+        runs.push(SeedRun {
+            name: dir.display().to_string(),
+            report,
+            link,
+        });
+    }
+    lines.push(seeds_line(&runs));
+    if let Some(path) = &opts.report {
+        let html = render_seeds_html(
+            &runs,
+            &ReportContext {
+                title: if opts.title.is_empty() {
+                    format!("Accuracy over {} runs", runs.len())
+                } else {
+                    opts.title.clone()
+                },
+                command: opts.command.clone(),
+                date: utc_now(),
+                setting: opts.setting.clone(),
+                ..Default::default()
+            },
+        );
+        crate::fsutil::write_atomic(path, html.as_bytes())?;
+    }
+    Ok(lines)
+}
+
+/// `target` relative to the directory `from` (both absolute), with `/` separators.
+fn relative(from: &Path, target: &Path) -> String {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = target.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); f.len() - common];
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }

@@ -65,6 +65,22 @@ pub enum Error {
         /// 1-based line number.
         line: usize,
     },
+    /// A line of a score, `utt2num_frames` or similar file that cannot be used.
+    #[error("{}:{line}: {reason}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Several runs' hypotheses for one summary page, but not all of the same reference.
+    #[error("{what}")]
+    Usage {
+        /// What is wrong and what to do.
+        what: String,
+    },
     /// An input or output failed in `cepstra-io` (a missing directory, a failing pipe, …).
     #[error(transparent)]
     File(#[from] cepstra_io::Error),

@@ -8,7 +8,11 @@
 //!   hypothesis, `<unk>` or any other extra label as an extra column) and the error list.
 //! - [`render_html`] / [`write_html_report`] make one HTML page with an SVG confusion heat-map,
 //!   per-class [`TrainingCurves`] and the tables; no scripts, no network.
-//! - [`compute_accuracy`] is the whole `cepstra compute-accuracy` command.
+//! - The report also shows the setting ([`model_setting`]), per-speaker accuracy
+//!   ([`SpeakerAccuracy`]), the margin and closest other class of every error ([`ErrorMargin`],
+//!   from classify's [`ScoreTable`]) and an audio player per error ([`UttDetails`]).
+//! - [`compute_accuracy`] is the whole `cepstra compute-accuracy` command;
+//!   [`compute_accuracy_runs`] / [`render_seeds_html`] the summary page of several seeds.
 //!
 //! Conventions: labels are compared as exact strings and sorted in C-locale (byte) order;
 //! utterances missing from the hypothesis count as errors; hypothesis utterances not in the
@@ -31,9 +35,11 @@
 mod accuracy;
 pub mod classify;
 mod command;
+mod details;
 mod error;
 mod fsutil;
 mod report;
+mod seeds;
 mod svg;
 mod text;
 
@@ -44,10 +50,16 @@ pub use accuracy::{
 pub use classify::{
     classify_utterance, ClassScorer, Classification, ClassifyError, ClassifyOptions, UttResult,
 };
-pub use command::{compute_accuracy, ComputeAccuracyOptions, ComputeAccuracyOutput};
+pub use command::{
+    compute_accuracy, compute_accuracy_runs, ComputeAccuracyOptions, ComputeAccuracyOutput,
+};
+pub use details::{local_wav, ErrorMargin, ScoreTable, SpeakerAccuracy, UttDetails};
 pub use error::{Error, Result};
 pub use fsutil::{check_outputs, write_all_atomic, write_atomic};
-pub use report::{format_utc, render_html, utc_now, write_html_report, ReportContext};
+pub use report::{
+    format_utc, model_setting, render_html, utc_now, write_html_report, ReportContext,
+};
+pub use seeds::{accuracy_spread, render_seeds_html, seeds_line, SeedRun};
 pub use svg::{confusion_svg, training_curves_svg, TrainingCurves};
 pub use text::{parse_text, read_text, UttLabel};
 

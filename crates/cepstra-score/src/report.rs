@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::accuracy::{AccuracyReport, MISSING_COLUMN};
+use crate::details::{ErrorMargin, SpeakerAccuracy, UttDetails};
 use crate::error::Result;
 use crate::svg::{confusion_svg, esc, training_curves_svg, TrainingCurves};
 
@@ -17,7 +18,7 @@ use crate::svg::{confusion_svg, esc, training_curves_svg, TrainingCurves};
 ///     title: "tidigits test".into(),
 ///     command: "cepstra compute-accuracy data/test/text exp/mono/hyp.txt".into(),
 ///     date: cepstra_score::utc_now(),
-///     curves: None,
+///     ..Default::default()
 /// };
 /// let html = cepstra_score::render_html(&r, &ctx);
 /// assert!(html.contains("<svg") && html.contains("%SER 50.00 [ 1 / 2 ]"));
@@ -33,6 +34,57 @@ pub struct ReportContext {
     pub date: String,
     /// Training log-likelihood curves, if a model set was given.
     pub curves: Option<TrainingCurves>,
+    /// The setting, shown as a table: (what, value), e.g. the model options and the front-end
+    /// (see [`model_setting`]).
+    pub setting: Vec<(String, String)>,
+    /// Per-speaker accuracy (see [`SpeakerAccuracy::compute`]); empty: no speaker table.
+    pub speakers: Vec<SpeakerAccuracy>,
+    /// Speakers, frame counts, wavs and classify's scores of the utterances, for the error table
+    /// (margins, closest other class, audio players).
+    pub details: UttDetails,
+}
+
+/// The setting of a model set as report rows: its summary, training options and recorded
+/// front-end (the first lines of `gmm-info`), then each class's Gaussians, frames and final
+/// log-likelihood.
+///
+/// ```
+/// use cepstra_gmm::{DiagGmm, Gmm};
+/// use cepstra_train::{ClassModel, ModelSet, TrainOptions};
+/// let model = Gmm::from(DiagGmm::new(ndarray::array![1.0], ndarray::array![[0.0]], ndarray::array![[1.0]])?);
+/// let class = ClassModel {
+///     label: "7".into(), num_utts: 2, num_frames: 10, num_gauss_requested: 1,
+///     loglikes: vec![-1.5], converged: false, overrides: Default::default(), selection: None, model,
+/// };
+/// let set = ModelSet::new(TrainOptions::default(), vec![class])?;
+/// let rows = cepstra_score::model_setting(&set);
+/// assert_eq!(rows[0].0, "model set");
+/// assert!(rows.iter().any(|(k, v)| k == "front-end" && v.starts_with("not recorded")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn model_setting(set: &cepstra_train::ModelSet) -> Vec<(String, String)> {
+    let info = set.info();
+    let mut rows: Vec<(String, String)> = info
+        .lines()
+        .take_while(|l| !l.starts_with("class\t"))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let classes: Vec<String> = set
+        .classes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} (K={}, {} utts, {} frames)",
+                c.label,
+                c.model.num_gauss(),
+                c.num_utts,
+                c.num_frames
+            )
+        })
+        .collect();
+    rows.push(("classes".into(), classes.join("; ")));
+    rows
 }
 
 const CSS: &str = r#"
@@ -66,33 +118,17 @@ td.bar { width: 90px; }
 td.bar span { display: block; height: 8px; background: var(--accent); border-radius: 4px; opacity: .75; }
 td.low { color: var(--bad); font-weight: 600; }
 .errors td.hyp { color: var(--bad); }
+.setting td:first-child { color: var(--muted); white-space: nowrap; vertical-align: top; }
+.setting td { font-size: 13px; }
+audio { height: 28px; width: 220px; vertical-align: middle; }
+details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 footer { color: var(--muted); font-size: 12px; margin-top: 34px; }
 "#;
 
 /// Renders the whole report as one HTML page: no scripts, no external styles, fonts or images
 /// (the plots are inline SVG), so it opens offline and in a sandboxed browser.
 pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
-    let mut h = String::with_capacity(32 * 1024);
-    let title = if ctx.title.is_empty() {
-        "cepstra accuracy report"
-    } else {
-        ctx.title.as_str()
-    };
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
-        esc(title)
-    );
-    let _ = writeln!(h, "<h1>{}</h1>", esc(title));
-    let _ = writeln!(
-        h,
-        "<p class=\"meta\">{} &middot; <code>{}</code></p>",
-        esc(&ctx.date),
-        esc(&ctx.command)
-    );
-
+    let mut h = page_head(ctx, "cepstra accuracy report");
     // Summary cards.
     let _ = writeln!(
         h,
@@ -129,6 +165,8 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
         );
     }
 
+    h.push_str(&setting_html(&ctx.setting));
+
     // Confusion matrix and per-class table side by side.
     h.push_str("<div class=\"row\">\n<section id=\"confusion\">\n<h2>Confusion matrix</h2>\n");
     h.push_str(&confusion_svg(&report.confusion));
@@ -140,14 +178,40 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
     h.push_str(&class_table_html(report));
     h.push_str("</section>\n</div>\n");
 
+    if !ctx.speakers.is_empty() {
+        h.push_str(&speaker_table_html(report, &ctx.speakers));
+    }
+
     // Training curves.
     h.push_str("<section id=\"training\">\n<h2>Training log-likelihood</h2>\n");
     match &ctx.curves {
         Some(c) if !c.per_class.is_empty() => {
             h.push_str(&training_curves_svg(c));
-            h.push_str(
-                "\n<p class=\"note\">Average log-likelihood per frame of each class's training \
-                 data after each EM iteration.</p>\n",
+            let last = c.first_iteration + c.per_class.values().map(Vec::len).max().unwrap_or(0);
+            let _ = writeln!(
+                h,
+                "\n<p class=\"note\" id=\"curve-caption\">Average log-likelihood per frame of each \
+                 class's training data. {point0} Point <i>i</i> is the model after <i>i</i> EM \
+                 updates. {final_note}</p>",
+                point0 = if c.first_iteration == 0 {
+                    "Point 0 is the initial model (k-means, before any EM update).".to_string()
+                } else {
+                    format!(
+                        "Point {0} is the model after {0} EM updates (the first recorded).",
+                        c.first_iteration
+                    )
+                },
+                final_note = if c.final_loglikes.is_empty() {
+                    format!(
+                        "The final model (after update {last}) is not plotted: its likelihood needs \
+                         one more pass over the training data (<code>--final-accs</code>)."
+                    )
+                } else {
+                    format!(
+                        "Ringed, point {last}: the final model (the one scored here), from one more \
+                         pass over the training data."
+                    )
+                }
             );
         }
         _ => h.push_str(
@@ -166,27 +230,62 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
     if report.errors.is_empty() {
         h.push_str("<p class=\"note\">No errors.</p>\n");
     } else {
-        h.push_str(
-            "<table class=\"errors\">\n<thead><tr><th>utterance</th><th>reference</th>\
-             <th>hypothesis</th></tr></thead>\n<tbody>\n",
-        );
-        for e in &report.errors {
-            let _ = writeln!(
-                h,
-                "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"hyp\">{}</td></tr>",
-                esc(&e.utt),
-                esc(&e.reference),
-                esc(e.hypothesis.as_deref().unwrap_or(MISSING_COLUMN))
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
+        h.push_str(&errors_table_html(report, &ctx.details));
     }
     h.push_str("</section>\n");
+    h.push_str(&page_foot());
+    h
+}
+
+/// The page up to `<main>`'s title and meta line (the shared CSS, no scripts).
+pub(crate) fn page_head(ctx: &ReportContext, default_title: &str) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    let title = if ctx.title.is_empty() {
+        default_title
+    } else {
+        ctx.title.as_str()
+    };
     let _ = write!(
         h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+        esc(title)
+    );
+    let _ = writeln!(h, "<h1>{}</h1>", esc(title));
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">{} &middot; <code>{}</code></p>",
+        esc(&ctx.date),
+        esc(&ctx.command)
+    );
+    h
+}
+
+/// The footer and the end of the page.
+pub(crate) fn page_foot() -> String {
+    format!(
         "<footer>Generated by cepstra-score {}.</footer>\n</main>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION")
-    );
+    )
+}
+
+/// The setting table (nothing when there are no rows).
+pub(crate) fn setting_html(setting: &[(String, String)]) -> String {
+    let mut h = String::new();
+    if setting.is_empty() {
+        return h;
+    }
+    h.push_str("<section id=\"setting\">\n<h2>Setting</h2>\n<table class=\"setting\">\n<tbody>\n");
+    for (k, v) in setting {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"mono\">{}</td></tr>",
+            esc(k),
+            esc(v)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
     h
 }
 
@@ -230,6 +329,167 @@ fn class_table_html(report: &AccuracyReport) -> String {
     );
     h.push_str("</tbody>\n</table>\n");
     h
+}
+
+fn speaker_table_html(report: &AccuracyReport, speakers: &[SpeakerAccuracy]) -> String {
+    let n_err = report.num_errors();
+    let with_errors: Vec<&SpeakerAccuracy> =
+        speakers.iter().filter(|s| s.correct < s.total).collect();
+    let mut h = String::from("<section id=\"per-speaker\">\n<h2>Per-speaker results</h2>\n");
+    let worst = with_errors.first();
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">{} speakers; {} of them with errors.{}</p>",
+        speakers.len(),
+        with_errors.len(),
+        match worst {
+            Some(w) if n_err > 0 => format!(
+                " {} of the {} errors come from speaker <b>{}</b>.",
+                w.total - w.correct,
+                n_err,
+                esc(&w.speaker)
+            ),
+            _ => String::new(),
+        }
+    );
+    let table = |rows: &[&SpeakerAccuracy]| {
+        let mut t = String::from(
+            "<table class=\"speakers\">\n<thead><tr><th>speaker</th><th class=\"num\">accuracy</th><th></th>\
+             <th class=\"num\">correct</th><th class=\"num\">utterances</th><th class=\"num\">errors</th>\
+             <th class=\"num\">share of all errors</th></tr></thead>\n<tbody>\n",
+        );
+        for s in rows {
+            let errs = s.total - s.correct;
+            let _ = writeln!(
+                t,
+                "<tr><td class=\"mono\">{}</td><td class=\"num{}\">{:.4}</td><td class=\"bar\"><span style=\"width:{:.1}%\"></span></td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td></tr>",
+                esc(&s.speaker),
+                if s.accuracy() < 0.9 { " low" } else { "" },
+                s.accuracy(),
+                100.0 * s.accuracy(),
+                s.correct,
+                s.total,
+                errs,
+                if n_err > 0 { 100.0 * errs as f64 / n_err as f64 } else { 0.0 }
+            );
+        }
+        t.push_str("</tbody>\n</table>\n");
+        t
+    };
+    if !with_errors.is_empty() {
+        h.push_str(&table(&with_errors));
+    }
+    let all: Vec<&SpeakerAccuracy> = speakers.iter().collect();
+    let _ = writeln!(
+        h,
+        "<details><summary>all {} speakers</summary>\n{}</details>",
+        speakers.len(),
+        table(&all)
+    );
+    h.push_str("</section>\n");
+    h
+}
+
+fn errors_table_html(report: &AccuracyReport, d: &UttDetails) -> String {
+    let has_spk = !d.speaker.is_empty();
+    let has_audio = report.errors.iter().any(|e| d.wav.contains_key(&e.utt));
+    let per_frame = !d.num_frames.is_empty();
+    let mut h = String::from("<table class=\"errors\">\n<thead><tr><th>utterance</th>");
+    if has_spk {
+        h.push_str("<th>speaker</th>");
+    }
+    h.push_str("<th>reference</th><th>hypothesis</th>");
+    if d.scores.is_some() {
+        let unit = if per_frame {
+            " (per frame)"
+        } else {
+            " (total)"
+        };
+        let _ = write!(
+            h,
+            "<th>closest other class</th><th class=\"num\">margin{unit}</th><th class=\"num\">reference behind by{unit}</th>"
+        );
+    }
+    if has_audio {
+        h.push_str("<th>audio</th>");
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for e in &report.errors {
+        let _ = write!(h, "<tr><td class=\"mono\">{}</td>", esc(&e.utt));
+        if has_spk {
+            let _ = write!(
+                h,
+                "<td class=\"mono\">{}</td>",
+                esc(d.speaker.get(&e.utt).map_or("", String::as_str))
+            );
+        }
+        let _ = write!(
+            h,
+            "<td>{}</td><td class=\"hyp\">{}</td>",
+            esc(&e.reference),
+            esc(e.hypothesis.as_deref().unwrap_or(MISSING_COLUMN))
+        );
+        if let Some(scores) = &d.scores {
+            let frames = d.num_frames.get(&e.utt).copied().filter(|&n| n > 0);
+            let fmt = |v: f64| match (per_frame, frames) {
+                (true, Some(n)) => format!("{:.3}", v / n as f64),
+                (true, None) => "?".to_string(),
+                (false, _) => format!("{v:.2}"),
+            };
+            match ErrorMargin::of(e, scores) {
+                Some(m) => {
+                    let runner = if m.runner_up == e.reference {
+                        format!("<b>{}</b> (the reference)", esc(&m.runner_up))
+                    } else {
+                        esc(&m.runner_up)
+                    };
+                    let _ = write!(
+                        h,
+                        "<td>{runner}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+                        fmt(m.margin),
+                        m.behind.map_or("-".to_string(), fmt)
+                    );
+                }
+                None => h.push_str("<td>-</td><td class=\"num\">-</td><td class=\"num\">-</td>"),
+            }
+        }
+        if has_audio {
+            match d.wav.get(&e.utt) {
+                Some(w) => {
+                    let _ = write!(
+                        h,
+                        "<td><audio controls preload=\"none\" src=\"{}\"></audio></td>",
+                        esc(&file_url(w))
+                    );
+                }
+                None => h.push_str("<td></td>"),
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    if d.scores.is_some() {
+        h.push_str(
+            "<p class=\"note\">Margin: the winning class's log-likelihood minus the closest other \
+             class's; reference behind by: the winner's minus the reference class's.</p>\n",
+        );
+    }
+    h
+}
+
+/// A `file://` URL for an absolute local path (bytes outside the unreserved set and `/`
+/// percent-encoded).
+fn file_url(p: &Path) -> String {
+    let mut u = String::from("file://");
+    for b in p.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            u.push(b as char);
+        } else {
+            let _ = write!(u, "%{b:02X}");
+        }
+    }
+    u
 }
 
 /// Renders the report and writes it to `path` atomically (temporary file, then rename).
@@ -279,5 +539,13 @@ mod tests {
         assert_eq!(format_utc(951_827_696), "2000-02-29 12:34:56 UTC");
         // 2024-12-31 23:59:59 UTC = 1735689599.
         assert_eq!(format_utc(1_735_689_599), "2024-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn file_urls_are_encoded() {
+        assert_eq!(
+            file_url(Path::new("/data/a b/#1.wav")),
+            "file:///data/a%20b/%231.wav"
+        );
     }
 }

@@ -27,6 +27,22 @@ pub struct TrainingCurves {
     pub first_iteration: usize,
     /// Class label → average log-likelihood per frame, one value per iteration.
     pub per_class: BTreeMap<String, Vec<f64>>,
+    /// Class label → the final model's average log-likelihood per frame (after the last update,
+    /// which `per_class` does not hold: it records the models before each update). Plotted as a
+    /// ringed last point of the class's line; empty: not known.
+    #[serde(default)]
+    pub final_loglikes: BTreeMap<String, f64>,
+}
+
+impl TrainingCurves {
+    /// The values plotted for `label`: its curve, then its final model's value if known.
+    fn series(&self, label: &str) -> Vec<f64> {
+        let mut v = self.per_class.get(label).cloned().unwrap_or_default();
+        if let Some(&f) = self.final_loglikes.get(label) {
+            v.push(f);
+        }
+        v
+    }
 }
 
 /// Escapes text for HTML/SVG content and attribute values.
@@ -312,15 +328,19 @@ fn decimals_for(step: f64) -> usize {
 
 /// The training curves as an SVG line chart: x = EM iteration, y = average log-likelihood per
 /// frame, one line (colour, and dash pattern beyond twelve classes) per class, a legend on the
-/// right, axis labels and grid lines.
+/// right, axis labels and grid lines. The final model's value, when known, is the line's last
+/// point, drawn as a ring.
 pub fn training_curves_svg(curves: &TrainingCurves) -> String {
     let n_classes = curves.per_class.len();
-    let max_len = curves.per_class.values().map(Vec::len).max().unwrap_or(0);
+    let all: Vec<(&String, Vec<f64>)> = curves
+        .per_class
+        .keys()
+        .map(|k| (k, curves.series(k)))
+        .collect();
+    let max_len = all.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
     let finite = || {
-        curves
-            .per_class
-            .values()
-            .flat_map(|v| v.iter().copied())
+        all.iter()
+            .flat_map(|(_, v)| v.iter().copied())
             .filter(|v| v.is_finite())
     };
     let (mut ymin, mut ymax) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
@@ -351,7 +371,7 @@ pub fn training_curves_svg(curves: &TrainingCurves) -> String {
     let left = 30.0 + ylab_w + 10.0;
     let top = 14.0;
     let pw = 540.0;
-    let ph = (n_classes as f64 * 20.0 + 10.0).max(320.0);
+    let ph = (n_classes as f64 * 20.0 + 40.0).max(320.0);
     let bottom = 52.0;
     let legend_x = left + pw + 22.0;
     let legend_w = 40.0
@@ -359,7 +379,7 @@ pub fn training_curves_svg(curves: &TrainingCurves) -> String {
             .per_class
             .keys()
             .map(|k| text_width(k, 13.0))
-            .fold(text_width("class", 13.0), f64::max);
+            .fold(text_width("final model", 13.0), f64::max);
     let width = legend_x + legend_w + 10.0;
     let height = top + ph + bottom;
     let sx = |x: f64| left + (x - xlo) / (xhi - xlo) * pw;
@@ -416,7 +436,8 @@ pub fn training_curves_svg(curves: &TrainingCurves) -> String {
 
     // Series.
     let markers = max_len <= 40;
-    for (k, (label, values)) in curves.per_class.iter().enumerate() {
+    for (k, (label, values)) in all.iter().enumerate() {
+        let has_final = curves.final_loglikes.contains_key(label.as_str());
         let colour = PALETTE[k % PALETTE.len()];
         let dash = DASHES[(k / PALETTE.len()) % DASHES.len()];
         let dash_attr = if dash.is_empty() {
@@ -456,6 +477,18 @@ pub fn training_curves_svg(curves: &TrainingCurves) -> String {
                 }
             }
         }
+        if has_final && values.last().is_some_and(|v| v.is_finite()) {
+            let (fx, fy) = (
+                sx(x0 + (values.len() - 1) as f64),
+                sy(values[values.len() - 1]),
+            );
+            let _ = write!(
+                s,
+                r##"<circle class="final" cx="{fx:.1}" cy="{fy:.1}" r="5.5" fill="#ffffff" stroke="{colour}" stroke-width="2"><title>{}: final model {:.3}</title></circle>"##,
+                esc(label),
+                values[values.len() - 1]
+            );
+        }
         s.push_str("</g>");
     }
 
@@ -481,6 +514,15 @@ pub fn training_curves_svg(curves: &TrainingCurves) -> String {
             legend_x + 12.0,
             legend_x + 30.0,
             esc(label)
+        );
+    }
+    if !curves.final_loglikes.is_empty() {
+        let y = top + 24.0 + n_classes as f64 * 20.0 + 6.0;
+        let _ = write!(
+            s,
+            r##"<circle cx="{:.1}" cy="{y:.1}" r="5.5" fill="#ffffff" stroke="#5f6b77" stroke-width="2"/><text x="{:.1}" y="{y:.1}" font-size="13" dominant-baseline="central" fill="#222">final model</text>"##,
+            legend_x + 12.0,
+            legend_x + 30.0
         );
     }
     s.push_str("</g></svg>");

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use cepstra_score::{
-    compute_accuracy, render_html, AccuracyReport, ComputeAccuracyOptions, Error, ReportContext,
-    TrainingCurves, UttLabel,
+    compute_accuracy, compute_accuracy_runs, render_html, AccuracyReport, ComputeAccuracyOptions,
+    Error, ReportContext, TrainingCurves, UttLabel,
 };
 
 fn t(pairs: &[(&str, &str)]) -> Vec<UttLabel> {
@@ -51,6 +51,7 @@ fn html_with_curves() -> String {
             command: "cepstra compute-accuracy ref hyp".into(),
             date: "2026-01-01 00:00:00 UTC".into(),
             curves: Some(curves()),
+            ..Default::default()
         },
     )
 }
@@ -109,6 +110,7 @@ fn html_is_self_contained() {
     );
     assert!(!html.contains("@import") && !html.contains("@font-face"));
     assert!(!html.contains(" src="), "no external images or frames");
+    assert!(!html.contains("<audio"), "no audio without a data dir");
     // Every counted cell text appears: 5 ref utts, row 'o' all missing.
     assert!(!html.contains("NaN"));
 }
@@ -137,7 +139,7 @@ fn compute_accuracy_writes_both_files() {
             acc_out: Some(acc.clone()),
             curves: Some(curves()),
             command: "cmd".into(),
-            title: String::new(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -194,4 +196,374 @@ fn compute_accuracy_bad_input_writes_nothing() {
     let e = compute_accuracy(Path::new("/nonexistent/text"), &h, &opts).unwrap_err();
     assert!(matches!(e, Error::File(_)), "{e:?}");
     assert!(e.to_string().contains("/nonexistent/text"), "{e}");
+}
+
+/// The section `id` of the page, from its opening tag to the next `</section>`.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let end = start + html[start..].find("</section>").unwrap();
+    &html[start..end]
+}
+
+/// A data dir and score file for `sample_report`'s utterances: speakers a (a1, a2), b (b1, b2),
+/// c (c1); 100 frames each; a local wav for a2 and b2, a pipe for c1.
+fn details_fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("utt2spk"), "a1 a\na2 a\nb1 b\nb2 b\nc1 c\n").unwrap();
+    std::fs::write(
+        data.join("utt2num_frames"),
+        "a1 100\na2 100\nb1 100\nb2 100\nc1 100\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("a2.wav"), b"RIFF").unwrap();
+    std::fs::write(dir.join("b 2.wav"), b"RIFF").unwrap();
+    std::fs::write(
+        data.join("wav.scp"),
+        format!(
+            "a1 {0}/missing.wav\na2 {0}/a2.wav\nb1 {0}/a2.wav:44\nb2 {0}/b 2.wav\nc1 sox x.wav -t wav - |\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("frontend"),
+        "compute-mfcc-feats --x=1 | apply-cmvn | add-deltas\n",
+    )
+    .unwrap();
+    // a2 (ref 1, hyp 2): 2 wins by 50 over the reference 1 (runner-up); b2 (ref 2, <unk>): 1 wins
+    // by 10 over o, the reference 2 is 200 behind.
+    let scores = dir.join("scores.tsv");
+    std::fs::write(
+        &scores,
+        "utt\t1\t2\to\na1\t-100\t-200\t-300\na2\t-250\t-200\t-400\n\
+         b1\t-300\t-100\t-200\nb2\t-100\t-300\t-110\n",
+    )
+    .unwrap();
+    (data, scores)
+}
+
+fn full_report(dir: &Path) -> String {
+    let (data, scores) = details_fixture(dir);
+    let r = dir.join("text");
+    let h = dir.join("hyp.txt");
+    std::fs::write(&r, "a1 1\na2 1\nb1 2\nb2 2\nc1 o\n").unwrap();
+    std::fs::write(&h, "a1 1\na2 2\nb1 2\nb2 <unk>\n").unwrap();
+    let mut c = curves();
+    c.final_loglikes.insert("1".into(), -62.9);
+    c.final_loglikes.insert("2".into(), -63.8);
+    let report = dir.join("report.html");
+    compute_accuracy(
+        &r,
+        &h,
+        &ComputeAccuracyOptions {
+            report: Some(report.clone()),
+            curves: Some(c),
+            command: "cmd".into(),
+            data: Some(data),
+            scores: Some(scores),
+            setting: vec![
+                ("options".into(), "num-gauss 5 covariance full".into()),
+                (
+                    "front-end".into(),
+                    "compute-mfcc-feats --num-ceps=13 | <cmvn>".into(),
+                ),
+            ],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    std::fs::read_to_string(report).unwrap()
+}
+
+#[test]
+fn report_shows_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = full_report(dir.path());
+    let s = section(&html, "setting");
+    assert!(
+        s.contains("<td>options</td><td class=\"mono\">num-gauss 5 covariance full</td>"),
+        "{s}"
+    );
+    assert!(
+        s.contains("compute-mfcc-feats --num-ceps=13 | &lt;cmvn&gt;"),
+        "escaped: {s}"
+    );
+    // The data dir's own record of its features.
+    assert!(
+        s.contains("compute-mfcc-feats --x=1 | apply-cmvn | add-deltas"),
+        "{s}"
+    );
+    // Without a setting, no section.
+    assert!(!html_with_curves().contains("id=\"setting\""));
+}
+
+#[test]
+fn report_has_a_per_speaker_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = full_report(dir.path());
+    let s = section(&html, "per-speaker");
+    // 3 errors: a2, b2, c1 (missing); one per speaker, so the most is 1 of 3.
+    assert!(s.contains("3 speakers; 3 of them with errors."), "{s}");
+    assert!(
+        s.contains("1 of the 3 errors come from speaker <b>a</b>"),
+        "{s}"
+    );
+    // speaker, accuracy, bar, correct, utterances, errors, share
+    assert!(
+        s.contains("<td class=\"mono\">a</td><td class=\"num low\">0.5000</td>"),
+        "{s}"
+    );
+    assert!(s.contains("<td class=\"num\">1</td><td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">33.3%</td>"), "{s}");
+    assert!(
+        s.contains("<td class=\"mono\">c</td><td class=\"num low\">0.0000</td>"),
+        "{s}"
+    );
+    assert!(
+        s.contains("<details><summary>all 3 speakers</summary>"),
+        "{s}"
+    );
+    assert!(!html_with_curves().contains("id=\"per-speaker\""));
+}
+
+#[test]
+fn per_speaker_counts_one_voice() {
+    use cepstra_score::SpeakerAccuracy;
+    // 12 of 14 errors from one voice, as in the synthetic corpus.
+    let mut reference = Vec::new();
+    let mut hypothesis = Vec::new();
+    let mut spk = std::collections::BTreeMap::new();
+    for i in 0..40 {
+        let (s, wrong) = if i < 20 {
+            ("v1", i < 12)
+        } else {
+            ("v2", i < 22)
+        };
+        let u = format!("{s}_{i:02}");
+        reference.push(UttLabel {
+            utt: u.clone(),
+            label: "1".into(),
+        });
+        hypothesis.push(UttLabel {
+            utt: u.clone(),
+            label: if wrong { "2" } else { "1" }.into(),
+        });
+        spk.insert(u, s.to_string());
+    }
+    let r = AccuracyReport::compute(&reference, &hypothesis).unwrap();
+    let rows = SpeakerAccuracy::compute(&reference, &r, &spk);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].speaker.as_str(), rows[0].total, rows[0].correct),
+        ("v1", 20, 8)
+    );
+    assert_eq!(
+        (rows[1].speaker.as_str(), rows[1].total, rows[1].correct),
+        ("v2", 20, 18)
+    );
+    let html = render_html(
+        &r,
+        &ReportContext {
+            speakers: rows,
+            ..Default::default()
+        },
+    );
+    assert!(html.contains("12 of the 14 errors come from speaker <b>v1</b>"));
+}
+
+#[test]
+fn errors_show_margin_closest_class_and_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = full_report(dir.path());
+    let s = section(&html, "errors");
+    assert!(
+        s.contains("<th>closest other class</th><th class=\"num\">margin (per frame)</th>"),
+        "{s}"
+    );
+    // a2: 2 (-200) wins over the reference 1 (-250): margin 50 / 100 frames; the runner-up is the reference.
+    let a2 = s.lines().find(|l| l.contains(">a2<")).unwrap();
+    assert!(
+        a2.contains("<td class=\"mono\">a</td><td>1</td><td class=\"hyp\">2</td>"),
+        "{a2}"
+    );
+    assert!(a2.contains("<td><b>1</b> (the reference)</td><td class=\"num\">0.500</td><td class=\"num\">0.500</td>"), "{a2}");
+    // b2: rejected; 1 (-100) wins, o (-110) is closest, the reference 2 is 200 behind.
+    let b2 = s.lines().find(|l| l.contains(">b2<")).unwrap();
+    assert!(
+        b2.contains("<td>o</td><td class=\"num\">0.100</td><td class=\"num\">2.000</td>"),
+        "{b2}"
+    );
+    // c1 has no scores (missing from the hypothesis).
+    let c1 = s.lines().find(|l| l.contains(">c1<")).unwrap();
+    assert!(
+        c1.contains("<td>-</td><td class=\"num\">-</td><td class=\"num\">-</td>"),
+        "{c1}"
+    );
+    // Audio: a local wav for a2 and b2 (space encoded); none for c1's pipe.
+    let canon = std::fs::canonicalize(dir.path()).unwrap();
+    assert!(
+        a2.contains(&format!(
+            "<audio controls preload=\"none\" src=\"file://{}/a2.wav\">",
+            canon.display()
+        )),
+        "{a2}"
+    );
+    assert!(b2.contains("/b%202.wav\">"), "{b2}");
+    assert!(!c1.contains("<audio"), "{c1}");
+    assert_eq!(html.matches("<audio").count(), 2);
+    // Every src is a local audio file: the page loads nothing else.
+    assert_eq!(
+        html.matches(" src=").count(),
+        html.matches("<audio").count()
+    );
+    assert_eq!(html.matches(" src=\"file:///").count(), 2);
+}
+
+#[test]
+fn curve_caption_says_what_point_0_is_and_plots_the_final_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = full_report(dir.path());
+    let s = section(&html, "training");
+    assert!(
+        s.contains("Point 0 is the initial model (k-means, before any EM update)."),
+        "{s}"
+    );
+    // 4 recorded points (0..3): the final model is point 4, ringed, for the two classes given.
+    assert!(s.contains("Ringed, point 4: the final model"), "{s}");
+    assert_eq!(s.matches("<circle class=\"final\"").count(), 2, "{s}");
+    assert!(s.contains("1: final model -62.900"), "{s}");
+    assert!(s.contains(">final model</text>"), "legend entry: {s}");
+    // Without the final model's statistics the caption says it is not plotted.
+    let s = html_with_curves();
+    let s = section(&s, "training");
+    assert!(
+        s.contains("The final model (after update 4) is not plotted"),
+        "{s}"
+    );
+    assert!(!s.contains("class=\"final\""));
+}
+
+#[test]
+fn final_point_extends_the_axes() {
+    let mut c = curves();
+    c.final_loglikes.insert("o".into(), -50.0);
+    let svg = cepstra_score::training_curves_svg(&c);
+    // x runs to 4 (the final model) and y up to -50.
+    assert!(svg.contains(">4</text>"), "{svg}");
+    assert!(svg.contains(">−50</text>"), "{svg}");
+}
+
+#[test]
+fn seeds_summary_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("text"), "u1 1\nu2 2\nu3 o\nu4 o\n").unwrap();
+    let mut hyps = Vec::new();
+    for (s, hyp) in [
+        ("s0", "u1 1\nu2 1\nu3 o\nu4 o\n"),
+        ("s1", "u1 1\nu2 1\nu3 2\nu4 o\n"),
+        ("s2", "u1 1\nu2 2\nu3 o\nu4 o\n"),
+    ] {
+        std::fs::create_dir_all(p(s).join("score")).unwrap();
+        std::fs::write(p(s).join("score/hyp.txt"), hyp).unwrap();
+        if s != "s2" {
+            std::fs::write(p(s).join("score/report.html"), "x").unwrap();
+        }
+        hyps.push(p(s).join("score/hyp.txt"));
+    }
+    std::fs::create_dir(p("seeds")).unwrap();
+    let out = compute_accuracy_runs(
+        &p("text"),
+        &hyps,
+        &ComputeAccuracyOptions {
+            report: Some(p("seeds/report.html")),
+            setting: vec![("options".into(), "K=5".into())],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // 0.75, 0.5, 1.0: mean 0.75, sample sd 0.25.
+    assert_eq!(
+        out.last().unwrap(),
+        "accuracy 0.7500 ± 0.2500 over 3 seeds (min 0.5000, max 1.0000)"
+    );
+    assert_eq!(out.len(), 4);
+    let html = std::fs::read_to_string(p("seeds/report.html")).unwrap();
+    assert!(html.contains("accuracy 0.7500 ± 0.2500 over 3 seeds"));
+    let runs = section(&html, "runs");
+    assert!(
+        runs.contains("<a href=\"../s0/score/report.html\">"),
+        "{runs}"
+    );
+    assert!(
+        runs.contains("<a href=\"../s1/score/report.html\">"),
+        "{runs}"
+    );
+    assert_eq!(
+        runs.matches("<a href").count(),
+        2,
+        "s2 has no report: {runs}"
+    );
+    let errs = section(&html, "errors-seeds");
+    // u2 is wrong in two runs (hyp 1 both times), u3 in one.
+    assert!(errs.contains("(2 distinct)"), "{errs}");
+    let first = errs.lines().find(|l| l.starts_with("<tr><td")).unwrap();
+    assert!(
+        first.contains(">u2<") && first.contains("2 of 3") && first.contains("1 ×2"),
+        "{first}"
+    );
+    let classes = section(&html, "per-class-seeds");
+    // class 2: recall 0, 0, 1 → mean 0.3333
+    assert!(
+        classes.contains("<td>2</td><td class=\"num low\">0.3333</td>"),
+        "{classes}"
+    );
+    assert!(section(&html, "setting").contains("K=5"));
+    // Per-run options are refused.
+    let e = compute_accuracy_runs(
+        &p("text"),
+        &hyps,
+        &ComputeAccuracyOptions {
+            acc_out: Some(p("acc")),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--acc-out"), "{e}");
+    assert!(compute_accuracy_runs(&p("text"), &hyps[..1], &Default::default()).is_err());
+}
+
+#[test]
+fn bad_details_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, scores) = details_fixture(dir.path());
+    std::fs::write(data.join("utt2num_frames"), "a1 100\na2 many\n").unwrap();
+    let r = dir.path().join("text");
+    let h = dir.path().join("hyp.txt");
+    std::fs::write(&r, "a1 1\n").unwrap();
+    std::fs::write(&h, "a1 1\n").unwrap();
+    let opts = ComputeAccuracyOptions {
+        report: Some(dir.path().join("report.html")),
+        data: Some(data.clone()),
+        scores: Some(scores.clone()),
+        ..Default::default()
+    };
+    let e = compute_accuracy(&r, &h, &opts).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("utt2num_frames:2: 'many' is not a number of frames"),
+        "{e}"
+    );
+    assert!(!dir.path().join("report.html").exists());
+    std::fs::write(data.join("utt2num_frames"), "a1 100\n").unwrap();
+    std::fs::write(&scores, "utt\t1\t2\na1\t-1\n").unwrap();
+    let e = compute_accuracy(&r, &h, &opts).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("scores.tsv:2: 1 scores for the 2 classes"),
+        "{e}"
+    );
+    assert!(!dir.path().join("report.html").exists());
 }

@@ -237,11 +237,23 @@ gen() {  # explicit "|| return": set -e does not apply inside a function called 
 pids=()
 for ((k = 0; k < nj; k++)); do
   awk -v k=$k -v nj="$nj" '(NR - 1) % nj == k' "$tmp/jobs" > "$tmp/jobs.$k"
-  ( while read -r -a a; do gen "${a[@]}" || { echo "$0: failed: ${a[1]}" >&2; exit 1; }; done < "$tmp/jobs.$k" ) &
+  # one byte in done.K per utterance made, for the progress line (a redirection: no process started)
+  ( while read -r -a a; do gen "${a[@]}" || { echo "$0: failed: ${a[1]}" >&2; exit 1; }; printf . >> "$tmp/done.$k"
+    done < "$tmp/jobs.$k" ) &
   pids+=($!)
 done
+# progress: a line every 10 s (the synthesis takes about a minute)
+total=$(wc -l < "$tmp/jobs")
+echo "$0: synthesising $total utterances in $nj workers" >&2
+( while sleep 10; do
+    n=$(cat "$tmp"/done.* 2>/dev/null | wc -c)
+    echo "$0: $n of $total utterances synthesised ($(( $(date +%s) - t0 )) s)" >&2
+  done ) &
+progress=$!
+trap 'kill "$progress" 2>/dev/null || true' EXIT
 fail=0
 for p in "${pids[@]}"; do wait "$p" || fail=1; done
+kill "$progress" 2>/dev/null; wait "$progress" 2>/dev/null || true
 [ $fail -eq 0 ] || { echo "$0: synthesis failed (see the messages above); $out is incomplete" >&2; exit 1; }
 
 for sp in train test; do
