@@ -5,7 +5,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Elem, Prepared};
+use crate::elem::Elem;
+use crate::engine::{Prepared, Want};
 use crate::error::{Error, Result};
 use crate::estimate::{estimate_inner, EstimateReport};
 use crate::kmeans::{kmeans, kmeans_seeds};
@@ -221,7 +222,7 @@ fn em<T: Elem>(
     for it in 0..opts.num_iters {
         let prep = Prepared::<T>::new(&gmm);
         let mut st = GmmStats::for_model(&gmm);
-        st.accumulate_prepared(&prep, feats, None)?;
+        prep.accumulate(&mut st, feats, None)?;
         let ll = st.avg_loglike();
         let (g, er) =
             estimate_inner(&st, Some(&gmm), &opts.estimate).map_err(|e| with_iter(e, it + 1))?;
@@ -246,7 +247,7 @@ fn em<T: Elem>(
     let prep = Prepared::<T>::new(&gmm);
     let mut total = 0.0;
     let n = feats.nrows();
-    prep.run_all(feats, None, crate::engine::Want::FrameLl, |c| {
+    prep.run_all(feats, None, Want::FrameLl, |c| {
         total += c.loglike;
         Ok(())
     })?;
@@ -289,7 +290,7 @@ where
         {
             let mut sink = |x: ArrayView2<'_, f32>| -> Result<()> {
                 gmm.check_dim(x.ncols())?;
-                st.accumulate_prepared(&prep, x, None).map(|_| ())
+                prep.accumulate(&mut st, x, None).map(|_| ())
             };
             source(&mut sink)?;
         }

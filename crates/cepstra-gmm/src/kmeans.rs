@@ -8,9 +8,10 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{par_chunks_ordered, Elem};
+use crate::elem::Elem;
 use crate::error::{Error, Result};
 use crate::options::{KmeansInit, KmeansOptions};
+use crate::sched::par_chunks_ordered;
 
 /// Result of [`kmeans`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,12 @@
 //! f64. f32 features run the full-covariance E-step GEMM in f32; the `_f64` functions run
 //! everything in f64. Results are bit-identical for any number of rayon threads.
 //!
+//! Kernels: a [`KernelSet`] (AVX-512F, AVX2+FMA or portable) is chosen once per process
+//! ([`KernelSet::best`], capped by `CEPSTRA_KERNELS`) and stored in every [`Prepared`] model; the
+//! two SIMD sets give the same bits, the portable set agrees with them to ~1e-7 relative (f32
+//! E-step) or a few ulps (f64). To score or accumulate many utterances under one model, prepare it
+//! once ([`Prepared`], [`Gmm::prepare`]).
+//!
 //! ```
 //! use cepstra_gmm::{fit, estimate, CovarianceType, FitOptions, GmmStats};
 //! use ndarray::Array2;
@@ -40,25 +46,29 @@
 // `!(x > 0.0)` is deliberate throughout: it rejects NaN as well as non-positive values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+mod elem;
 mod em;
 mod engine;
 mod error;
 mod estimate;
 pub mod io;
 pub mod kaldi_compat;
+pub mod kernels;
 mod kmeans;
 mod linalg;
 mod model;
 mod options;
+mod sched;
 mod score;
 mod stats;
-mod whiten;
 
+pub use elem::Elem;
 pub use em::{fit, fit_f64, fit_from, fit_from_f64, fit_streaming, init_gmm, ChunkSink, FitReport};
-pub use engine::Elem;
+pub use engine::Prepared;
 pub use error::{Error, Result};
 pub use estimate::{estimate, estimate_from_stats, split, EstimateReport};
 pub use kaldi_compat::{accumulate_kaldi, estimate_kaldi, fit_kaldi};
+pub use kernels::KernelSet;
 pub use kmeans::{kmeans, kmeans_seeds, KmeansResult};
 pub use model::{DiagGmm, FullGmm, Gmm};
 pub use options::{

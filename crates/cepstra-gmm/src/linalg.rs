@@ -1,11 +1,11 @@
 //! Small dense f64 linear algebra on D×D symmetric matrices (D ≲ 100): Cholesky, triangular
 //! inverse, symmetric eigen-decomposition (cyclic Jacobi). Deterministic and exact enough for the
-//! M-step; the heavy lifting (GEMM over frames) is in `engine`.
+//! M-step; the heavy lifting (GEMM over frames) is in `engine` and `kernels`.
 
 use ndarray::{Array1, Array2, ArrayView2, ShapeBuilder};
 
 /// Defines `pub(crate) fn $name(args) -> ret` that runs `$body(args)` compiled for AVX2 when the
-/// CPU has it (wider auto-vectorisation of the same scalar code: IEEE operations in the same
+/// process's kernel set ([`crate::KernelSet::best`], detected once) includes it (wider auto-vectorisation of the same scalar code: IEEE operations in the same
 /// order, so the same bits either way), else compiled for the baseline target.
 macro_rules! avx2_multiversion {
     ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $body:ident) => {
@@ -17,8 +17,9 @@ macro_rules! avx2_multiversion {
                 fn avx2($($arg: $ty),*) -> $ret {
                     $body($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU supports AVX2 (checked just above).
+                if crate::KernelSet::best() >= crate::KernelSet::Avx2Fma {
+                    // SAFETY: the best kernel set is a supported one, and AVX2+FMA and
+                    // AVX-512 both include AVX2.
                     return unsafe { avx2($($arg),*) };
                 }
             }
@@ -156,7 +157,7 @@ pub(crate) fn sym_eig(a: ArrayView2<f64>) -> (Array1<f64>, Array2<f64>) {
         MemStack::new(&mut mem),
         params,
     );
-    crate::engine::vzeroupper();
+    crate::kernels::vzeroupper();
     let vals = Array1::from_iter((0..n).map(|i| s[i]));
     if ok.is_err() || !vals.iter().all(|v| v.is_finite()) {
         return sym_eig_jacobi(a);

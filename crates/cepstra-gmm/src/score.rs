@@ -5,8 +5,9 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Elem, Prepared, Want};
+use crate::engine::Prepared;
 use crate::error::Result;
+use crate::kernels::Kernels;
 use crate::model::{DiagGmm, FullGmm, Gmm};
 
 /// Score of one utterance (Kaldi's `gmm-global-get-frame-likes [--average]`).
@@ -20,25 +21,21 @@ pub struct UtteranceScore {
     pub num_frames: usize,
 }
 
-fn frame_lls<T: Elem>(prep: &Prepared<T>, feats: ArrayView2<'_, T>) -> Result<Array1<f64>> {
-    let mut out = Vec::with_capacity(feats.nrows());
-    prep.run_all(feats, None, Want::FrameLl, |c| {
-        out.extend_from_slice(&c.frame_ll);
-        Ok(())
-    })?;
-    Ok(Array1::from(out))
-}
-
 impl Gmm {
-    /// Log-likelihood ln p(x_t) of every frame (frames × D, f32; E-step GEMM in f32, the rest f64).
+    /// This model prepared for scoring and accumulating many feature matrices (f32 features):
+    /// see [`Prepared`].
+    pub fn prepare(&self) -> Prepared<f32> {
+        Prepared::new(self)
+    }
+    /// Log-likelihood ln p(x_t) of every frame (frames × D, f32; E-step in f32, the rest f64).
     pub fn log_likelihoods(&self, feats: ArrayView2<'_, f32>) -> Result<Array1<f64>> {
         self.check_dim(feats.ncols())?;
-        frame_lls(&Prepared::<f32>::new(self), feats)
+        Prepared::<f32>::new(self).log_likelihoods(feats)
     }
     /// As [`Gmm::log_likelihoods`], all in f64.
     pub fn log_likelihoods_f64(&self, feats: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
         self.check_dim(feats.ncols())?;
-        frame_lls(&Prepared::<f64>::new(self), feats)
+        Prepared::<f64>::new(self).log_likelihoods(feats)
     }
     /// Log-likelihood of one frame (f64 arithmetic).
     pub fn log_likelihood(&self, frame: ArrayView1<'_, f32>) -> Result<f64> {
@@ -48,43 +45,27 @@ impl Gmm {
     /// Per-component weighted log-likelihoods ln w_k + ln N(x_t; μ_k, Σ_k) (frames × K).
     pub fn component_log_likelihoods(&self, feats: ArrayView2<'_, f32>) -> Result<Array2<f64>> {
         self.check_dim(feats.ncols())?;
-        let prep = Prepared::<f32>::new(self);
-        let mut out = Vec::with_capacity(feats.nrows() * self.num_gauss());
-        prep.run_all(feats, None, Want::CompLl, |c| {
-            out.extend_from_slice(&c.per_comp);
-            Ok(())
-        })?;
-        Ok(
-            Array2::from_shape_vec((feats.nrows(), self.num_gauss()), out)
-                .expect("shape by construction"),
-        )
+        Prepared::<f32>::new(self).component_log_likelihoods(feats)
+    }
+    /// As [`Gmm::component_log_likelihoods`], all in f64 (e.g. an HMM's emissions).
+    pub fn component_log_likelihoods_f64(&self, feats: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        self.check_dim(feats.ncols())?;
+        Prepared::<f64>::new(self).component_log_likelihoods(feats)
     }
     /// Component posteriors (frames × K, rows sum to 1) and frame log-likelihoods.
     pub fn posteriors(&self, feats: ArrayView2<'_, f32>) -> Result<(Array2<f64>, Array1<f64>)> {
         self.check_dim(feats.ncols())?;
-        let prep = Prepared::<f32>::new(self);
-        let mut post = Vec::with_capacity(feats.nrows() * self.num_gauss());
-        let mut ll = Vec::with_capacity(feats.nrows());
-        prep.run_all(feats, None, Want::Posteriors, |c| {
-            post.extend_from_slice(&c.per_comp);
-            ll.extend_from_slice(&c.frame_ll);
-            Ok(())
-        })?;
-        Ok((
-            Array2::from_shape_vec((feats.nrows(), self.num_gauss()), post)
-                .expect("shape by construction"),
-            Array1::from(ll),
-        ))
+        Prepared::<f32>::new(self).posteriors(feats)
     }
     /// Total and average log-likelihood of an utterance.
     pub fn score(&self, feats: ArrayView2<'_, f32>) -> Result<UtteranceScore> {
         let ll = self.log_likelihoods(feats)?;
-        Ok(utt_score(&ll))
+        Ok(UtteranceScore::from_frames(&ll))
     }
     /// As [`Gmm::score`] in f64.
     pub fn score_f64(&self, feats: ArrayView2<'_, f64>) -> Result<UtteranceScore> {
         let ll = self.log_likelihoods_f64(feats)?;
-        Ok(utt_score(&ll))
+        Ok(UtteranceScore::from_frames(&ll))
     }
     /// Bayesian information criterion −2·ln L + p·ln N (lower is better).
     pub fn bic(&self, feats: ArrayView2<'_, f32>) -> Result<f64> {
@@ -167,13 +148,16 @@ impl Gmm {
     }
 }
 
-fn utt_score(ll: &Array1<f64>) -> UtteranceScore {
-    let total = ll.sum();
-    let n = ll.len();
-    UtteranceScore {
-        total,
-        average: if n > 0 { total / n as f64 } else { 0.0 },
-        num_frames: n,
+impl UtteranceScore {
+    /// From the frames' log-likelihoods.
+    pub(crate) fn from_frames(ll: &Array1<f64>) -> UtteranceScore {
+        let total = ll.sum();
+        let n = ll.len();
+        UtteranceScore {
+            total,
+            average: if n > 0 { total / n as f64 } else { 0.0 },
+            num_frames: n,
+        }
     }
 }
 
@@ -181,7 +165,7 @@ impl DiagGmm {
     /// Log-likelihood of one frame.
     pub fn log_likelihood(&self, frame: ArrayView1<'_, f32>) -> Result<f64> {
         let x = frame.mapv(|v| v as f64).insert_axis(ndarray::Axis(0));
-        Ok(frame_lls(&Prepared::<f64>::diag(self, false), x.view())?[0])
+        Ok(Prepared::<f64>::diag(self, Kernels::best()).log_likelihoods(x.view())?[0])
     }
 }
 
@@ -189,6 +173,6 @@ impl FullGmm {
     /// Log-likelihood of one frame.
     pub fn log_likelihood(&self, frame: ArrayView1<'_, f32>) -> Result<f64> {
         let x = frame.mapv(|v| v as f64).insert_axis(ndarray::Axis(0));
-        Ok(frame_lls(&Prepared::<f64>::full(self, false), x.view())?[0])
+        Ok(Prepared::<f64>::full(self, Kernels::best()).log_likelihoods(x.view())?[0])
     }
 }

@@ -5,7 +5,6 @@ use std::io::{Read, Write};
 
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 
-use crate::engine::{Elem, Prepared, Want};
 use crate::error::{Error, Result};
 use crate::model::Gmm;
 use crate::options::CovarianceType;
@@ -144,10 +143,15 @@ impl GmmStats {
         }
     }
 
-    fn check_model(&self, gmm: &Gmm) -> Result<()> {
+    /// Checks that these statistics have K components of dimension D and covariance `cov`.
+    pub(crate) fn check_shape(&self, k: usize, d: usize, cov: CovarianceType) -> Result<()> {
         check_same_shape(
             Shape::of_stats(self),
-            Shape::of_model(gmm),
+            Shape {
+                cov,
+                num_gauss: k,
+                dim: d,
+            },
             "model and statistics differ (diag vs full)",
             "components of model vs statistics",
             "dimension of model vs statistics",
@@ -155,93 +159,16 @@ impl GmmStats {
         Ok(())
     }
 
-    /// Accumulates the statistics of `feats` (frames × D, f32) under `gmm`, each frame weighted by
-    /// `weights` (Kaldi's `--weights`) when given; returns the total (weighted) log-likelihood.
-    /// The E-step GEMM runs in f32, statistics are accumulated in f64.
-    pub fn accumulate(
+    /// The sums to add to (occupancy, first, second order) after adding `loglike` and
+    /// `num_frames`: for the engine's chunk results, whose layout only the engine knows.
+    pub(crate) fn parts_mut(
         &mut self,
-        gmm: &Gmm,
-        feats: ArrayView2<'_, f32>,
-        weights: Option<ArrayView1<'_, f32>>,
-    ) -> Result<f64> {
-        self.accumulate_generic(gmm, feats, weights)
-    }
-
-    /// As [`Self::accumulate`] with f64 features and an f64 E-step.
-    pub fn accumulate_f64(
-        &mut self,
-        gmm: &Gmm,
-        feats: ArrayView2<'_, f64>,
-        weights: Option<ArrayView1<'_, f32>>,
-    ) -> Result<f64> {
-        self.accumulate_generic(gmm, feats, weights)
-    }
-
-    pub(crate) fn accumulate_generic<T: Elem>(
-        &mut self,
-        gmm: &Gmm,
-        feats: ArrayView2<'_, T>,
-        weights: Option<ArrayView1<'_, f32>>,
-    ) -> Result<f64> {
-        self.check_model(gmm)?;
-        gmm.check_dim(feats.ncols())?;
-        let prep = Prepared::<T>::new(gmm);
-        self.accumulate_prepared(&prep, feats, weights)
-    }
-
-    pub(crate) fn accumulate_prepared<T: Elem>(
-        &mut self,
-        prep: &Prepared<T>,
-        feats: ArrayView2<'_, T>,
-        weights: Option<ArrayView1<'_, f32>>,
-    ) -> Result<f64> {
-        let mut total = 0.0;
-        let (k, d) = (self.num_gauss(), self.dim());
-        prep.run_all(feats, weights, Want::Stats, |out| {
-            total += out.loglike;
-            self.loglike += out.loglike;
-            self.num_frames += out.weight;
-            self.add_acc(&out.acc, k, d);
-            crate::engine::recycle_acc(out.acc);
-            Ok(())
-        })?;
-        Ok(total)
-    }
-
-    fn add_acc(&mut self, acc: &[f64], k: usize, d: usize) {
-        match &mut self.second {
-            SecondOrder::Diag(s) => {
-                // K8 rows of [Σr·x, Σr·x², Σr, 0…] (diag_cols(d) columns).
-                let cols = crate::engine::diag_cols(d);
-                for c in 0..k {
-                    let row = &acc[c * cols..(c + 1) * cols];
-                    for i in 0..d {
-                        self.first[[c, i]] += row[i];
-                        s[[c, i]] += row[d + i];
-                    }
-                    self.occupancy[c] += row[2 * d];
-                }
-            }
-            SecondOrder::Full(s) => {
-                // Per component the lower triangle of Σr·[x,1][x,1]ᵀ (cp×cp, row-major):
-                // rows 0..d hold Σr·xxᵀ, row d holds Σr·xᵀ and Σr. Mirrored: exactly symmetric.
-                let cp = crate::engine::syrk_cols(d);
-                for c in 0..k {
-                    let a = &acc[c * cp * cp..(c + 1) * cp * cp];
-                    for i in 0..d {
-                        for j in 0..=i {
-                            let v = a[i * cp + j];
-                            s[[c, i, j]] += v;
-                            if j != i {
-                                s[[c, j, i]] += v;
-                            }
-                        }
-                        self.first[[c, i]] += a[d * cp + i];
-                    }
-                    self.occupancy[c] += a[d * cp + d];
-                }
-            }
-        }
+        loglike: f64,
+        num_frames: f64,
+    ) -> (&mut Array1<f64>, &mut Array2<f64>, &mut SecondOrder) {
+        self.loglike += loglike;
+        self.num_frames += num_frames;
+        (&mut self.occupancy, &mut self.first, &mut self.second)
     }
 
     /// Adds the statistics of one frame with hard assignment to component `c` (used by the
