@@ -141,6 +141,22 @@ pub trait ClassScorer: Sync {
     /// [`ClassScorer::class_labels`]); the error is a message (the caller names utterance and
     /// class).
     fn score_class(&self, class: usize, feats: ArrayView2<'_, f32>) -> Result<f64, String>;
+    /// The scores of several utterances under class `class`: their frames stacked in `feats`,
+    /// utterance u in rows `bounds[u]..bounds[u + 1]`. Must equal [`ClassScorer::score_class`]
+    /// on each utterance, bit for bit (the default calls it per utterance; [`ModelSet`] scores
+    /// every frame in one pass of its prepared GMM). An error is a message for the whole batch:
+    /// [`classify_utterances`] then scores that class utterance by utterance to name the one.
+    fn score_class_batch(
+        &self,
+        class: usize,
+        feats: ArrayView2<'_, f32>,
+        bounds: &[usize],
+    ) -> Result<Vec<f64>, String> {
+        bounds
+            .windows(2)
+            .map(|w| self.score_class(class, feats.slice(ndarray::s![w[0]..w[1], ..])))
+            .collect()
+    }
 }
 
 impl ClassScorer for ModelSet {
@@ -157,6 +173,25 @@ impl ClassScorer for ModelSet {
             .map(|s| s.total)
             .map_err(|e| e.to_string())
     }
+    /// One pass of the class's GMM over all the frames (a frame's log-likelihood depends on that
+    /// frame alone), then per utterance the same sum as [`cepstra_gmm::Gmm::score`] (ndarray's
+    /// sum of the utterance's contiguous frame log-likelihoods): the same bits as
+    /// [`ClassScorer::score_class`].
+    fn score_class_batch(
+        &self,
+        class: usize,
+        feats: ArrayView2<'_, f32>,
+        bounds: &[usize],
+    ) -> Result<Vec<f64>, String> {
+        let ll = self.classes[class]
+            .model
+            .log_likelihoods(feats)
+            .map_err(|e| e.to_string())?;
+        Ok(bounds
+            .windows(2)
+            .map(|w| ll.slice(ndarray::s![w[0]..w[1]]).sum())
+            .collect())
+    }
 }
 
 /// Scores one utterance against every class of `models` and picks the best.
@@ -166,28 +201,126 @@ pub fn classify_utterance<M: ClassScorer + ?Sized>(
     feats: ArrayView2<'_, f32>,
     opts: &ClassifyOptions,
 ) -> Result<UttResult, ClassifyError> {
-    if feats.ncols() != models.feature_dim() {
+    check_utterance(utt, feats, models.feature_dim())?;
+    let n = feats.nrows();
+    let labels = models.class_labels();
+    let totals = (0..labels.len())
+        .map(|i| models.score_class(i, feats))
+        .collect();
+    decide(utt, n, totals, &labels, opts)
+}
+
+/// Checks an utterance's features before scoring (dimension, frames).
+fn check_utterance(utt: &str, feats: ArrayView2<'_, f32>, dim: usize) -> Result<(), ClassifyError> {
+    if feats.ncols() != dim {
         return Err(ClassifyError::Dimension {
             utt: utt.to_string(),
-            expected: models.feature_dim(),
+            expected: dim,
             got: feats.ncols(),
         });
     }
-    let n = feats.nrows();
-    if n == 0 {
+    if feats.nrows() == 0 {
         return Err(ClassifyError::EmptyUtterance {
             utt: utt.to_string(),
         });
     }
+    Ok(())
+}
+
+/// Scores and classifies several utterances (e.g. a batch read from a feature table): each
+/// class scores all their frames in one [`ClassScorer::score_class_batch`] (classes in
+/// parallel), so a GMM is prepared once per class and batch instead of once per utterance.
+/// One result per utterance, in input order, equal to [`classify_utterance`]'s for it (same
+/// scores, same decision, same error).
+///
+/// ```
+/// use cepstra_gmm::{DiagGmm, Gmm};
+/// use cepstra_score::classify::{classify_utterance, classify_utterances, ClassifyOptions};
+/// use cepstra_train::{ClassModel, ModelSet, TrainOptions};
+/// use ndarray::array;
+/// let class = |label: &str, mean: f64| -> Result<ClassModel, cepstra_gmm::Error> {
+///     Ok(ClassModel {
+///         label: label.into(), num_utts: 1, num_frames: 1, num_gauss_requested: 1,
+///         loglikes: vec![], converged: false, overrides: Default::default(), selection: None,
+///         model: Gmm::from(DiagGmm::new(array![1.0], array![[mean]], array![[1.0]])?),
+///     })
+/// };
+/// let set = ModelSet::new(TrainOptions::default(), vec![class("no", -3.0)?, class("yes", 3.0)?])?;
+/// let opts = ClassifyOptions::default();
+/// let (a, b) = (array![[2.5f32], [3.5]], array![[-3.0f32]]);
+/// let all = classify_utterances(&set, &[("u1", a.view()), ("u2", b.view())], &opts);
+/// assert_eq!(all[0].as_ref().map(|r| r.label.as_str()).ok(), Some("yes"));
+/// assert_eq!(all[1].as_ref().ok(), classify_utterance(&set, "u2", b.view(), &opts).as_ref().ok());
+/// ```
+pub fn classify_utterances<M: ClassScorer + ?Sized>(
+    models: &M,
+    utts: &[(&str, ArrayView2<'_, f32>)],
+    opts: &ClassifyOptions,
+) -> Vec<Result<UttResult, ClassifyError>> {
+    use rayon::prelude::*;
+    let dim = models.feature_dim();
+    let ok: Vec<usize> = (0..utts.len())
+        .filter(|&u| check_utterance(utts[u].0, utts[u].1, dim).is_ok())
+        .collect();
+    let mut bounds = Vec::with_capacity(ok.len() + 1);
+    bounds.push(0);
+    for &u in &ok {
+        bounds.push(bounds[bounds.len() - 1] + utts[u].1.nrows());
+    }
+    let mut stacked = ndarray::Array2::<f32>::zeros((bounds[ok.len()], dim));
+    for (i, &u) in ok.iter().enumerate() {
+        stacked
+            .slice_mut(ndarray::s![bounds[i]..bounds[i + 1], ..])
+            .assign(&utts[u].1);
+    }
     let labels = models.class_labels();
+    // Per class, the totals of the utterances that passed the checks (a failed batch is scored
+    // utterance by utterance, so that each error belongs to its utterance).
+    let per_class: Vec<Vec<Result<f64, String>>> = (0..labels.len())
+        .into_par_iter()
+        .map(
+            |c| match models.score_class_batch(c, stacked.view(), &bounds) {
+                Ok(v) if v.len() == ok.len() => v.into_iter().map(Ok).collect(),
+                _ => ok
+                    .iter()
+                    .map(|&u| models.score_class(c, utts[u].1))
+                    .collect(),
+            },
+        )
+        .collect();
+    let mut out: Vec<Result<UttResult, ClassifyError>> = Vec::with_capacity(utts.len());
+    let mut next = 0;
+    for (u, &(utt, feats)) in utts.iter().enumerate() {
+        if let Err(e) = check_utterance(utt, feats, dim) {
+            out.push(Err(e));
+            continue;
+        }
+        debug_assert_eq!(ok[next], u);
+        let totals = per_class.iter().map(|c| c[next].clone()).collect();
+        next += 1;
+        out.push(decide(utt, feats.nrows(), totals, &labels, opts));
+    }
+    out
+}
+
+/// The decision for one utterance of `n` frames from its per-class totals (class order): the
+/// first class whose score failed or is NaN is the error; else the best class, or `unk` below
+/// the threshold.
+fn decide(
+    utt: &str,
+    n: usize,
+    totals: Vec<Result<f64, String>>,
+    labels: &[String],
+    opts: &ClassifyOptions,
+) -> Result<UttResult, ClassifyError> {
     let mut scores = Vec::with_capacity(labels.len());
-    for (i, label) in labels.iter().enumerate() {
+    for (total, label) in totals.into_iter().zip(labels) {
         let err = |reason: String| ClassifyError::Score {
             utt: utt.to_string(),
             class: label.clone(),
             reason,
         };
-        let total = models.score_class(i, feats).map_err(err)?;
+        let total = total.map_err(err)?;
         let v = if opts.normalize_per_frame {
             total / n as f64
         } else {
@@ -457,6 +590,119 @@ mod tests {
             classify_utterance(&None_, "u", array![[0.0f32]].view(), &o),
             Err(ClassifyError::Unexplained { num_frames: 1, .. })
         ));
+    }
+
+    /// A model set of `k`-component GMMs of dimension 3 (full or diagonal), well conditioned.
+    fn random_set(cov: cepstra_gmm::CovarianceType, seed: u64) -> ModelSet {
+        let mut state = seed;
+        let mut r = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let (k, d) = (3, 3);
+        let classes = ["x", "y"]
+            .iter()
+            .map(|label| {
+                let weights = ndarray::Array1::from_shape_fn(k, |_| 1.0 + r());
+                let means = Array2::from_shape_fn((k, d), |_| 4.0 * r());
+                let covars = ndarray::Array3::from_shape_fn((k, d, d), |(_, i, j)| {
+                    if i == j {
+                        1.0 + r()
+                    } else if cov == cepstra_gmm::CovarianceType::Full {
+                        0.1 * (i + j) as f64 / d as f64
+                    } else {
+                        0.0
+                    }
+                });
+                let w = &weights / weights.sum();
+                ClassModel {
+                    label: label.to_string(),
+                    num_utts: 1,
+                    num_frames: 1,
+                    num_gauss_requested: k,
+                    loglikes: vec![],
+                    converged: false,
+                    overrides: Default::default(),
+                    selection: None,
+                    model: Gmm::from_params(cov, w, means, covars).unwrap(),
+                }
+            })
+            .collect();
+        ModelSet::new(TrainOptions::default(), classes).unwrap()
+    }
+
+    #[test]
+    fn batch_equals_one_by_one() {
+        for cov in [
+            cepstra_gmm::CovarianceType::Full,
+            cepstra_gmm::CovarianceType::Diag,
+        ] {
+            let s = random_set(cov, 11);
+            // Utterances of 1 to 300 frames (across the engine's blocks), one of the wrong
+            // dimension, one empty.
+            let mut utts: Vec<(String, Array2<f32>)> = [1usize, 7, 64, 300, 17, 5]
+                .iter()
+                .enumerate()
+                .map(|(u, &n)| {
+                    let m = Array2::from_shape_fn((n, 3), |(t, j)| {
+                        ((t * 31 + j * 17 + u * 7) % 23) as f32 / 3.0 - 3.5
+                    });
+                    (format!("u{u}"), m)
+                })
+                .collect();
+            utts.insert(2, ("wrong-dim".into(), Array2::zeros((4, 2))));
+            utts.insert(4, ("empty".into(), Array2::zeros((0, 3))));
+            for opts in [
+                ClassifyOptions::default(),
+                ClassifyOptions {
+                    normalize_per_frame: true,
+                    threshold: Some(-5.0),
+                    ..Default::default()
+                },
+            ] {
+                let views: Vec<(&str, ArrayView2<'_, f32>)> =
+                    utts.iter().map(|(k, m)| (k.as_str(), m.view())).collect();
+                let batch = classify_utterances(&s, &views, &opts);
+                assert_eq!(batch.len(), utts.len());
+                for ((k, m), b) in utts.iter().zip(&batch) {
+                    let one = classify_utterance(&s, k, m.view(), &opts);
+                    match (one, b) {
+                        (Ok(a), Ok(b)) => {
+                            let bits = |r: &UttResult| -> Vec<u64> {
+                                r.scores.iter().map(|v| v.to_bits()).collect()
+                            };
+                            assert_eq!(bits(&a), bits(b), "{cov:?} {k}");
+                            assert_eq!(&a, b);
+                        }
+                        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                        (a, b) => panic!("{k}: one by one {a:?}, batched {b:?}"),
+                    }
+                }
+                assert!(matches!(batch[2], Err(ClassifyError::Dimension { .. })));
+                assert!(matches!(
+                    batch[4],
+                    Err(ClassifyError::EmptyUtterance { .. })
+                ));
+            }
+            // A non-finite frame fails the batched pass: that utterance gets the engine's error
+            // (as one by one), the others their scores.
+            let mut bad = utts[0].1.clone();
+            bad[[0, 1]] = f32::NAN;
+            let views = [("ok", utts[3].1.view()), ("nan", bad.view())];
+            let batch = classify_utterances(&s, &views, &ClassifyOptions::default());
+            let one = classify_utterance(&s, "nan", bad.view(), &ClassifyOptions::default());
+            assert_eq!(
+                batch[1].as_ref().unwrap_err().to_string(),
+                one.unwrap_err().to_string()
+            );
+            assert_eq!(
+                batch[0].as_ref().unwrap(),
+                &classify_utterance(&s, "ok", utts[3].1.view(), &ClassifyOptions::default())
+                    .unwrap()
+            );
+        }
     }
 
     #[test]
