@@ -50,7 +50,7 @@ pub enum Error {
         reason: String,
     },
     /// A WAV file that cannot be used.
-    #[error("{source_name}: {reason}")]
+    #[error("{}{reason}", if source_name.is_empty() { String::new() } else { format!("{source_name}: ") })]
     Wav {
         /// File name or `wav.scp` entry.
         source_name: String,
@@ -101,6 +101,16 @@ impl From<std::io::Error> for Error {
                 source: e,
             }
         }
+    }
+}
+
+/// The reason of an I/O error without Rust's ` (os error N)` suffix, for messages that already
+/// say which file.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 

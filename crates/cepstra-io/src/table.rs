@@ -384,29 +384,62 @@ fn read_scp_object<T: KaldiObject>(
         InputKind::Offset(p, o) => cache.read_at(&p, Some(o)),
         kind => {
             let mut input = Input::open_kind(rx, kind)?;
-            let binary = basic::read_binary_flag(&mut input)?;
-            let obj = T::read_object(&mut input, binary)?;
-            input.close()?;
-            Ok(obj)
+            let obj = basic::read_binary_flag(&mut input)
+                .and_then(|binary| T::read_object(&mut input, binary));
+            match (obj, input.close()) {
+                (Ok(obj), closed) => closed.map(|()| obj),
+                // A command that failed is the cause of whatever its output lacked (`false |`,
+                // `cat missing.wav |`), unless it only died of the pipe we closed on the error.
+                (Err(e), Err(c @ Error::Command { .. })) if !killed_by_sigpipe(&c) => {
+                    drop(e);
+                    Err(c)
+                }
+                (Err(e), _) => Err(e),
+            }
         }
     }
 }
 
+fn killed_by_sigpipe(e: &Error) -> bool {
+    matches!(e, Error::Command { status, .. } if status.contains("SIGPIPE"))
+}
+
 /// Reads the object one `scp` entry points at (an extended filename, relative paths resolved
 /// against `scp_dir` as [`resolve_scp_path`] does). Lets callers read entries in parallel.
-pub fn read_scp_entry<T: KaldiObject>(entry: &ScpEntry, scp_dir: Option<&Path>) -> Result<T> {
+///
+/// An error names the `scp` file (`scp_name`), the line, the utterance and the entry, once:
+/// `wav.scp:2: utterance u2 (b.wav): truncated: …`, or for a failed command
+/// `wav.scp:3: utterance u3: command 'cat missing.wav' failed: exit status: 1`.
+pub fn read_scp_entry<T: KaldiObject>(
+    entry: &ScpEntry,
+    scp_dir: Option<&Path>,
+    scp_name: &str,
+) -> Result<T> {
     read_scp_object::<T>(&mut FileCache::default(), &entry.rxfilename, scp_dir).map_err(|e| {
-        Error::Table {
-            spec: entry.rxfilename.clone(),
-            key: Some(entry.key.clone()),
-            reason: format!(
-                "{} (scp line {})",
-                match e {
-                    Error::Format(m) => m,
-                    other => other.to_string(),
-                },
-                entry.line
-            ),
+        let reason = match e {
+            e @ Error::Command { .. } => format!("utterance {}: {e}", entry.key),
+            Error::Wav {
+                source_name,
+                reason,
+            } if source_name.is_empty() || source_name == entry.rxfilename => {
+                format!("utterance {} ({}): {reason}", entry.key, entry.rxfilename)
+            }
+            Error::Io { path, source }
+                if path == entry.rxfilename || path.ends_with(entry.rxfilename.as_str()) =>
+            {
+                format!(
+                    "utterance {} ({path}): {}",
+                    entry.key,
+                    crate::error::io_reason(&source)
+                )
+            }
+            Error::Format(m) => format!("utterance {} ({}): {m}", entry.key, entry.rxfilename),
+            other => format!("utterance {} ({}): {other}", entry.key, entry.rxfilename),
+        };
+        Error::Line {
+            path: PathBuf::from(scp_name),
+            line: entry.line,
+            reason,
         }
     })
 }

@@ -53,7 +53,12 @@ pub struct Args {
 /// Where one input's audio comes from.
 enum Source {
     File(String),
-    Entry(ScpEntry, Option<std::sync::Arc<std::path::PathBuf>>),
+    /// An scp entry, the scp file's directory and its name.
+    Entry(
+        ScpEntry,
+        Option<std::sync::Arc<std::path::PathBuf>>,
+        std::sync::Arc<str>,
+    ),
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -76,10 +81,11 @@ pub fn run(a: Args) -> Result<()> {
             Ok(spec) if spec.is_scp => {
                 let (entries, dir) = read_scp(&spec.filename)?;
                 let dir = dir.map(std::sync::Arc::new);
+                let name: std::sync::Arc<str> = spec.filename.as_str().into();
                 inputs.extend(
                     entries
                         .into_iter()
-                        .map(|e| (e.key.clone(), Source::Entry(e, dir.clone()))),
+                        .map(|e| (e.key.clone(), Source::Entry(e, dir.clone(), name.clone()))),
                 );
             }
             Ok(_) => bail!(
@@ -98,18 +104,24 @@ pub fn run(a: Args) -> Result<()> {
                     let bytes = Input::open(name)?.read_all()?;
                     WaveData::read(&bytes[..])?
                 }
-                Source::Entry(e, dir) => {
-                    read_scp_entry::<WaveData>(e, dir.as_deref().map(|d| d.as_path()))?
+                Source::Entry(e, dir, name) => {
+                    read_scp_entry::<WaveData>(e, dir.as_deref().map(|d| d.as_path()), name)?
                 }
             };
-            let samples = wave.channel(channel)?;
+            let place = match source {
+                Source::File(_) => String::new(),
+                Source::Entry(e, _, name) => format!("{name}:{}: ", e.line),
+            };
+            let samples = wave.channel(channel).map_err(|e| anyhow!("{place}{e}"))?;
             if wave.samp_freq != rate {
                 log::info!(
                     "{key}: {} Hz audio resampled to the model's {rate} Hz",
                     wave.samp_freq
                 );
             }
-            let feats = fe.raw(samples, wave.samp_freq, key)?;
+            let feats = fe
+                .raw(samples, wave.samp_freq, key)
+                .map_err(|e| anyhow!("{place}{e}"))?;
             if feats.nrows() == 0 {
                 bail!(
                     "too short for one frame ({:.3} s; a frame is {} ms)",

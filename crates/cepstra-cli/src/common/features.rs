@@ -80,12 +80,20 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
         reader,
         spec.permissive,
         |key, source: WaveSource| -> Result<Option<(Array2<f32>, f64)>> {
-            let wave = match source {
-                WaveSource::Decoded(w) => w,
-                WaveSource::Entry(e, dir) => {
-                    read_scp_entry::<WaveData>(&e, dir.as_deref().map(|d| d.as_path()))
-                        .map_err(|err| anyhow::anyhow!("{}: {err}", spec.filename))?
-                }
+            // Where the audio came from, for the errors about its content.
+            let (wave, place) = match source {
+                WaveSource::Decoded(w) => (w, String::new()),
+                WaveSource::Entry(e, dir) => (
+                    read_scp_entry::<WaveData>(
+                        &e,
+                        dir.as_deref().map(|d| d.as_path()),
+                        &spec.filename,
+                    )?,
+                    format!(
+                        "{}:{}: utterance {key} ({}): ",
+                        spec.filename, e.line, e.rxfilename
+                    ),
+                ),
             };
             let duration = wave.duration();
             if duration < min_duration as f64 {
@@ -94,11 +102,14 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
                 );
                 return Ok(None);
             }
-            let samples = wave.channel(channel).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let samples = wave
+                .channel(channel)
+                .map_err(|e| anyhow::anyhow!("{place}{e}"))?;
             // Kaldi's ComputeFeatures: another rate is resampled when --allow-downsample /
             // --allow-upsample allow it, else an error naming both rates.
-            let feats =
-                computer.compute_waveform(samples, wave.samp_freq, utterance_seed(seed, key))?;
+            let feats = computer
+                .compute_waveform(samples, wave.samp_freq, utterance_seed(seed, key))
+                .map_err(|e| anyhow::anyhow!("{place}{e}"))?;
             if wave.samp_freq != expected_rate && !RESAMPLED.swap(true, Ordering::Relaxed) {
                 log::info!(
                     "utterance {key}: {} Hz audio resampled to --sample-frequency={expected_rate} \

@@ -56,7 +56,9 @@ where
                     sink(&k, o)?;
                     counts.done += 1;
                 }
-                Err(e) if permissive => log::warn!("utterance {k}: {e:#} (skipped)"),
+                // The utterance is named once: errors that name it already are left as they are.
+                Err(e) if permissive => log::warn!("{} (skipped)", name_utterance(&k, &e)),
+                Err(e) if names_utterance(&k, &e) => return Err(e),
                 Err(e) => return Err(e.context(format!("utterance {k}"))),
             }
             progress.inc(1);
@@ -64,4 +66,18 @@ where
     }
     progress.finish();
     Ok(counts)
+}
+
+/// Whether the message of `e` names the utterance `key` already.
+fn names_utterance(key: &str, e: &anyhow::Error) -> bool {
+    format!("{e:#}").contains(&format!("utterance {key}"))
+}
+
+/// `utterance K: error`, unless the error names the utterance already.
+fn name_utterance(key: &str, e: &anyhow::Error) -> String {
+    if names_utterance(key, e) {
+        format!("{e:#}")
+    } else {
+        format!("utterance {key}: {e:#}")
+    }
 }
