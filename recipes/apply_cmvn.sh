@@ -17,7 +17,8 @@ echo "$0 $*" >&2
 
 # shellcheck source=/dev/null
 [ -f ./path.sh ] && . ./path.sh
-root=$(cd "$(dirname "$0")/.." && pwd)
+[[ $0 == */* ]] && here=${0%/*} || here=.
+root=${CEPSTRA_ROOT:-$(cd "$here/.." && pwd)}   # (path.sh sets it: no process started)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <src-data> <log-dir> <dest-data>
  e.g.: $0 --norm-vars true data/train exp/make_mfcc/log data/train_spkcmvn
@@ -33,7 +34,7 @@ set -euo pipefail
 
 if [ $# -ne 3 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
 src=$1; logdir=$2; dest=$3
-name=$(basename "$dest")
+dest=${dest%/}; name=${dest##*/}
 command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
 for f in "$src/feats.scp" "$src/cmvn.scp" "$src/utt2spk" "$src/spk2utt"; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }

@@ -13,7 +13,8 @@ echo "$0 $*" >&2
 
 # shellcheck source=/dev/null
 [ -f ./path.sh ] && . ./path.sh
-root=$(cd "$(dirname "$0")/.." && pwd)
+[[ $0 == */* ]] && here=${0%/*} || here=.
+root=${CEPSTRA_ROOT:-$(cd "$here/.." && pwd)}   # (path.sh sets it: no process started)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <data-dir> <log-dir> <cmvn-dir>
  e.g.: $0 data/train exp/make_mfcc/log data/train/data
@@ -26,7 +27,7 @@ set -euo pipefail
 
 if [ $# -ne 3 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
 data=$1; logdir=$2; cmvndir=$3
-name=$(basename "$data")
+data=${data%/}; name=${data##*/}
 command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
 for f in "$data/feats.scp" "$data/spk2utt"; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }

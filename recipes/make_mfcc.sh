@@ -17,7 +17,8 @@ echo "$0 $*" >&2   # the command line, for the logs
 
 # shellcheck source=/dev/null
 [ -f ./path.sh ] && . ./path.sh
-root=$(cd "$(dirname "$0")/.." && pwd)
+[[ $0 == */* ]] && here=${0%/*} || here=.
+root=${CEPSTRA_ROOT:-$(cd "$here/.." && pwd)}   # (path.sh sets it: no process started)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <data-dir> <log-dir> <feat-dir>
  e.g.: $0 --nj 4 data/train exp/make_mfcc/log data/train/data
@@ -40,8 +41,8 @@ Options:
 set -euo pipefail
 
 if [ $# -ne 3 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
-data=$1; logdir=$2; featdir=$3
-name=$(basename "$data")
+data=${1%/}; logdir=$2; featdir=$3
+name=${data##*/}
 
 command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
 for f in "$data/wav.scp" "$mfcc_config"; do
@@ -51,31 +52,29 @@ if ! [[ $allow_missing =~ ^([0-9]+(\.[0-9]*)?)%?$ ]] || [ "${BASH_REMATCH[1]%%.*
   echo "$0: --allow-missing wants a percentage 0..100, e.g. 1%, got '$allow_missing'" >&2; exit 1
 fi
 allow_pct=${BASH_REMATCH[1]}
-mkdir -p "$featdir" "$logdir"
-featdir=$(cd "$featdir" && pwd)   # feats.scp holds absolute paths
-
-if [ -f "$data/feats.scp" ]; then
-  mkdir -p "$data/.backup"
-  echo "$0: moving $data/feats.scp to $data/.backup" >&2
-  mv "$data/feats.scp" "$data/.backup/"
-fi
-rm -f "$data/utt2num_frames"
-
-validate_data_dir.sh --no-text --no-feats "$data"
-# Per-utterance split: features do not depend on the speaker (CMN here is per utterance).
-split_data.sh --per-utt "$data" "$nj"
-sdata=$data/split${nj}utt
+mkdir -p "$featdir" "$logdir" "$data/conf"
+[[ $featdir == /* ]] || featdir=$PWD/$featdir   # feats.scp holds absolute paths
 
 scps=(); counts=()
 for ((n = 1; n <= nj; n++)); do
   scps+=("$featdir/raw_mfcc_$name.$n.scp"); counts+=("$featdir/utt2num_frames_$name.$n")
 done
-rm -f "${scps[@]}" "${counts[@]}"   # nothing of an earlier run can be merged into this one
+if [ -f "$data/feats.scp" ]; then
+  mkdir -p "$data/.backup"
+  echo "$0: moving $data/feats.scp to $data/.backup" >&2
+  mv "$data/feats.scp" "$data/.backup/"
+fi
+rm -f "$data/utt2num_frames" "${scps[@]}" "${counts[@]}"   # nothing of an earlier run can be merged into this one
+
+cepstra validate-data-dir --no-text --no-feats "$data"
+# Per-utterance split: features do not depend on the speaker (CMN here is per utterance).
+split_data.sh --per-utt "$data" "$nj"
+sdata=$data/split${nj}utt
 
 # compute-mfcc-feats [| apply-cmvn | add-deltas] [| copy-feats --compress] > ark,scp
 # (run.pl and slurm.pl run the pipeline with pipefail: a failure anywhere in it fails the job)
 wavs=scp
-awk -v a="$allow_pct" 'BEGIN { exit !(a > 0) }' && wavs=scp,p   # allowed losses: skip unreadable wavs
+[[ $allow_pct =~ ^0*(\.0*)?$ ]] || wavs=scp,p   # allowed losses: skip unreadable wavs
 pipe=(cepstra compute-mfcc-feats "--config=$mfcc_config")
 # the frame counts come from the extraction itself (CMN and deltas keep them): no second pass over the features
 $write_utt2num_frames && pipe+=("--write-num-frames=ark,t:$featdir/utt2num_frames_$name.JOB")
@@ -128,10 +127,18 @@ if ! $cmd JOB=1:"$nj" "$logdir/make_mfcc_$name.JOB.log" "${pipe[@]}"; then
   exit 1
 fi
 
+# (bash built-ins where a process would do: a fork costs 2-5 ms, and the shell layer's budget is 0.1 s)
+# merge: the parts are contiguous runs of utt2spk (sorted, as validate-data-dir checked), so their
+# concatenation in order is sorted; read and written by bash itself
+cat_parts() {  # cat_parts OUT FILE...: concatenate, and count the lines in n
+  local -a lines=() f
+  for f in "${@:2}"; do mapfile -t -O "${#lines[@]}" lines < "$f"; done
+  n=${#lines[@]}
+  if [ "$n" -gt 0 ]; then printf '%s\n' "${lines[@]}" > "$1"; else : > "$1"; fi
+}
 tmp=$data/.feats.scp.tmp
-sort -k1,1 "${scps[@]}" > "$tmp"
-nf=$(wc -l < "$tmp")
-nu=$(wc -l < "$data/utt2spk")
+cat_parts "$tmp" "${scps[@]}"; nf=$n
+mapfile -t u2s < "$data/utt2spk"; nu=${#u2s[@]}
 if [ "$nf" -ne "$nu" ]; then
   # utterances of the data dir without features: skipped by compute-mfcc-feats (too short for one frame) or,
   # with --allow-missing, unreadable
@@ -153,10 +160,10 @@ if [ "$nf" -ne "$nu" ]; then
 fi
 mv "$tmp" "$data/feats.scp"
 if $write_utt2num_frames; then
-  sort -k1,1 "${counts[@]}" > "$data/utt2num_frames"
+  cat_parts "$data/utt2num_frames" "${counts[@]}"
   rm -f "${counts[@]}"
 fi
-mkdir -p "$data/conf" && cp "$mfcc_config" "$data/conf/mfcc.conf"
+mapfile -t conf < "$mfcc_config"; printf '%s\n' "${conf[@]}" > "$data/conf/mfcc.conf"
 if [ "$nf" -ne "$nu" ]; then
   fix_data_dir.sh "$data" 2> "$logdir/fix_data_dir_$name.log" ||
     { cat "$logdir/fix_data_dir_$name.log" >&2; exit 1; }

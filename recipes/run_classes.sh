@@ -101,7 +101,7 @@ if [ "$stage" -le 1 ]; then
   begin "1 validate: $train and $test"
   for d in "$train" "$test"; do
     [ -f "$d/text" ] || { echo "$0: no $d/text: run stage 0 (data preparation) first" >&2; exit 1; }
-    if [ "$feats_from" = provided ]; then validate_data_dir.sh "$d"; else validate_data_dir.sh --no-feats "$d"; fi
+    if [ "$feats_from" = provided ]; then cepstra validate-data-dir "$d"; else cepstra validate-data-dir --no-feats "$d"; fi
   done
   mark validate
 fi
@@ -113,7 +113,7 @@ features() {
   if [ "$cmvn" = utterance ]; then
     # one pipeline per job: compute-mfcc-feats | apply-cmvn (each utterance's own statistics) | add-deltas
     mkdir -p "$dest"
-    for f in wav.scp text utt2spk spk2utt; do cp "$data/$f" "$dest/$f"; done
+    cp "$data/wav.scp" "$data/text" "$data/utt2spk" "$data/spk2utt" "$dest/"
     make_mfcc.sh --nj "$nj" --cmd "$cmd" --mfcc-config conf/mfcc.conf --compress false --cmvn-deltas true \
       --norm-vars "$norm_vars" "$dest" exp/make_mfcc/log "$dest/data"
   else
@@ -137,7 +137,7 @@ if [ "$stage" -le 2 ] && [ "$feats_from" = wavs ]; then
   wait "$p1" || ok=false
   wait "$p2" || ok=false
   $ok || { echo "$0: feature extraction failed (see the messages above; logs in exp/make_mfcc/log)" >&2; exit 1; }
-  for d in "$train_fe" "$test_fe"; do validate_data_dir.sh "$d"; done
+  for d in "$train_fe" "$test_fe"; do cepstra validate-data-dir "$d"; done
   mark features
 fi
 
@@ -179,6 +179,6 @@ for s in "${seed_list[@]}"; do accs+=("exp/classes_${tag}_s$s/$score/accuracy.tx
 result=$(summarize_accuracy.sh "${accs[@]}")
 wall=$(( (${EPOCHREALTIME/./} - start + 5000) / 10000 ))
 printf '%s\t%s\tcmvn %s\tnorm-vars %s\tseeds %s\tnj %s\tcmd %s\tstage %s\twall %d.%02d s\tstages %s\t%s\n' \
-  "$(date -u +%FT%TZ)" "$recipe $tag" "$cmvn" "$norm_vars" "${seed_list[*]}" "$nj" "$cmd" "$stage" \
+  "$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1)" "$recipe $tag" "$cmvn" "$norm_vars" "${seed_list[*]}" "$nj" "$cmd" "$stage" \
   $((wall / 100)) $((wall % 100)) "$stage_times" "$result" >> exp/RESULTS
 echo "$result"

@@ -17,7 +17,8 @@ echo "$0 $*" >&2
 
 # shellcheck source=/dev/null
 [ -f ./path.sh ] && . ./path.sh
-root=$(cd "$(dirname "$0")/.." && pwd)
+[[ $0 == */* ]] && here=${0%/*} || here=.
+root=${CEPSTRA_ROOT:-$(cd "$here/.." && pwd)}   # (path.sh sets it: no process started)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <model-set> <data-dir> <dir>
  e.g.: $0 exp/classes_cmn_full_k5_i5_s0/final.mdl data/test_cmn exp/classes_cmn_full_k5_i5_s0/score_test_cmn
@@ -37,7 +38,9 @@ for f in "$mdl" "$data/feats.scp" "$data/text"; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
 done
 mkdir -p "$dir/log"
-rm -f "$dir/hyp.txt" "$dir/scores.tsv" "$dir/acc.txt" "$dir/accuracy.txt" "$dir/report.html"
+old=()   # what an earlier run left (rm only when there is something: each process costs a few ms)
+for f in hyp.txt scores.tsv acc.txt accuracy.txt report.html; do [ ! -e "$dir/$f" ] || old+=("$dir/$f"); done
+[ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
 read -ra opt_words <<< "$classify_opts"
 
 if [ "$nj" -eq 1 ]; then
@@ -51,15 +54,21 @@ else
   $cmd JOB=1:"$nj" "$dir/log/classify.JOB.log" \
     cepstra classify "${opt_words[@]}" "$mdl" "scp:$sdata/JOB/feats.scp" "$dir/scores.JOB.tsv" "$dir/hyp.JOB.txt"
   # merge: the parts are contiguous runs of the C-sorted utterance list, so concatenating them in order
-  # keeps the order; the score files share one header line
-  hyps=(); scores=()
-  for ((n = 1; n <= nj; n++)); do hyps+=("$dir/hyp.$n.txt"); scores+=("$dir/scores.$n.tsv"); done
-  cat "${hyps[@]}" > "$dir/hyp.txt"
-  awk 'NR == 1 || FNR > 1' "${scores[@]}" > "$dir/scores.tsv"
-  rm -f "${hyps[@]}" "${scores[@]}"
+  # keeps the order; the score files share one header line (read and written by bash itself)
+  parts=(); hyp=(); sc=()
+  for ((n = 1; n <= nj; n++)); do
+    mapfile -t -O "${#hyp[@]}" hyp < "$dir/hyp.$n.txt"
+    mapfile -t lines < "$dir/scores.$n.tsv"
+    if [ "$n" -eq 1 ]; then sc=("${lines[@]}"); else sc+=("${lines[@]:1}"); fi
+    parts+=("$dir/hyp.$n.txt" "$dir/scores.$n.tsv")
+  done
+  printf '%s\n' "${hyp[@]}" > "$dir/hyp.txt"
+  printf '%s\n' "${sc[@]}" > "$dir/scores.tsv"
+  rm -f "${parts[@]}"
 fi
 
-nh=$(wc -l < "$dir/hyp.txt"); nr=$(wc -l < "$data/text")
+mapfile -t hyp < "$dir/hyp.txt"; mapfile -t ref < "$data/text"
+nh=${#hyp[@]}; nr=${#ref[@]}
 [ "$nh" -eq "$nr" ] || echo "$0: warning: $nh hypotheses for $nr reference utterances" >&2
 
 # the report: the setting, per-speaker accuracy (utt2spk), each error's margin and closest other class
@@ -73,6 +82,7 @@ if ! cepstra compute-accuracy "${report_opts[@]}" --acc-out "$dir/acc.txt" \
   cat "$dir/log/compute_accuracy.log" >&2
   echo "$0: cepstra compute-accuracy failed (log: $dir/log/compute_accuracy.log)" >&2; exit 1
 fi
-# per-class precision/recall and the confusion matrix are in the log; here the summary
-grep -h '%SER' "$dir/log/compute_accuracy.log" "$dir/accuracy.txt" | sed "s|^|$0: $dir: |" >&2 || true
-echo "$0: $dir: $(tail -n 1 "$dir/accuracy.txt"); report: $dir/report.html" >&2
+# per-class precision/recall and the confusion matrix are in the log; here the summary (%SER, accuracy)
+mapfile -t summary < "$dir/accuracy.txt"
+for ((n = 0; n < ${#summary[@]} - 1; n++)); do echo "$0: $dir: ${summary[n]}" >&2; done
+echo "$0: $dir: ${summary[${#summary[@]} - 1]}; report: $dir/report.html" >&2

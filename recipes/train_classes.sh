@@ -34,7 +34,8 @@ echo "$0 $*" >&2
 
 # shellcheck source=/dev/null
 [ -f ./path.sh ] && . ./path.sh
-root=$(cd "$(dirname "$0")/.." && pwd)
+[[ $0 == */* ]] && here=${0%/*} || here=.
+root=${CEPSTRA_ROOT:-$(cd "$here/.." && pwd)}   # (path.sh sets it: no process started)
 PATH=$PATH:$root/scripts
 help_message="usage: $0 [options] <data-dir> <exp-dir>
  e.g.: $0 --nj 4 --num-gauss 5 data/train_cmn exp/classes_cmn_full_k5_i5_s0
@@ -67,14 +68,24 @@ done
 mkdir -p "$dir/log"
 
 # The settings of this model set; models of other settings are never overwritten or mixed with these.
-config=$(
-  echo "# recipes/train_classes.sh: the settings of the model set in this directory"
-  echo "data $(cd "$data" && pwd)"
-  if [ -f "$data/frontend" ]; then echo "frontend $(< "$data/frontend")"; fi
-  for f in "$data"/conf/*; do [ -f "$f" ] && echo "$(basename "$f") $(tr '\n' ' ' < "$f")"; done
-  echo "num_gauss $num_gauss"; echo "covariance $covariance"; echo "num_iters $num_iters"; echo "seed $seed"
-  echo "gmm_opts $gmm_opts"; echo "est_opts $est_opts"; echo "frontend_opts $frontend_opts"
-)
+# (Built by bash itself, no process per line.)
+here_dir=$PWD; cd "$data"; data_abs=$PWD; cd "$here_dir"
+config="# recipes/train_classes.sh: the settings of the model set in this directory
+data $data_abs"
+if [ -f "$data/frontend" ]; then config+=$'\n'"frontend $(< "$data/frontend")"; fi
+for f in "$data"/conf/*; do
+  [ -f "$f" ] || continue
+  c=; IFS= read -r -d '' c < "$f" || true
+  config+=$'\n'"${f##*/} ${c//$'\n'/ }"
+done
+config+="
+num_gauss $num_gauss
+covariance $covariance
+num_iters $num_iters
+seed $seed
+gmm_opts $gmm_opts
+est_opts $est_opts
+frontend_opts $frontend_opts"
 if [ -f "$dir/config" ] && [ "$(< "$dir/config")" != "$config" ] && compgen -G "$dir/*.mdl" > /dev/null; then
   echo "$0: $dir holds models of other settings; not overwriting them.  Settings there / here:" >&2
   diff <(printf '%s\n' "$(< "$dir/config")") <(printf '%s\n' "$config") | sed -n 's/^[<>] /  /p' >&2 || true
@@ -96,6 +107,7 @@ if [ "$stage" -le -1 ]; then
       "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
 fi
 
+used_accs=()
 for ((x = 0; x < num_iters; x++)); do
   [ "$stage" -le "$x" ] || continue
   echo "$0: EM pass $x: accumulating in $nj jobs" >&2
@@ -112,12 +124,15 @@ for ((x = 0; x < num_iters; x++)); do
     tail -n 20 "$dir/log/update.$x.log" >&2
     echo "$0: cepstra est-classes failed in EM pass $x, log is in $dir/log/update.$x.log" >&2; exit 1
   fi
-  if $cleanup; then rm -f "${accs[@]}"; fi
+  if $cleanup; then used_accs+=("${accs[@]}"); fi
 done
+# the statistics of every pass, removed at once (one process, not one per pass)
+if [ ${#used_accs[@]} -gt 0 ]; then rm -f "${used_accs[@]}"; fi
 
 [ -f "$dir/$num_iters.mdl" ] || { echo "$0: $dir/$num_iters.mdl was not made" >&2; exit 1; }
 cp "$dir/$num_iters.mdl" "$dir/final.mdl.tmp" && mv "$dir/final.mdl.tmp" "$dir/final.mdl"
-rm -f "$dir"/final.[0-9]*.acc
+old_finals=("$dir"/final.[0-9]*.acc)
+if [ -e "${old_finals[0]}" ]; then rm -f "${old_finals[@]}"; fi
 if $final_accs; then
   # shellcheck disable=SC2086
   $cmd JOB=1:"$nj" "$dir/log/acc.final.JOB.log" \

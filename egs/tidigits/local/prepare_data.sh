@@ -127,13 +127,20 @@ else
   layout="raw tree"
 fi
 
-for d in "$train" "$test"; do
-  "$scripts/utt2spk_to_spk2utt.pl" "$d/utt2spk" > "$d/spk2utt"
-  # the speaker must be a prefix of the utterance id, and speakers contiguous (Kaldi's sort-order rule)
-  awk '{ if (index($1, $2) != 1) { printf "prepare_data.sh: %s: speaker %s is not a prefix of utterance %s\n", FILENAME, $2, $1 > "/dev/stderr"; exit 1 } }' "$d/utt2spk"
-  if [ "$(sort -k2,2 -s "$d/utt2spk" | cut -d' ' -f1)" != "$(cut -d' ' -f1 "$d/utt2spk")" ]; then
-    echo "$0: $d/utt2spk: utterances are not grouped by speaker in C sort order" >&2; exit 1
-  fi
-done
-echo "$0: $corpus ($layout): $train $(wc -l < "$train/utt2spk") utts/$(wc -l < "$train/spk2utt") spk," \
-  "$test $(wc -l < "$test/utt2spk") utts/$(wc -l < "$test/spk2utt") spk" >&2
+# spk2utt (speakers in order of first appearance, as utt2spk_to_spk2utt.pl writes it) and the checks: the
+# speaker must be a prefix of the utterance id, and speakers contiguous in C sort order (Kaldi's sort-order
+# rule); one awk for both dirs (a process per file and check was most of this stage's time)
+awk -v prog="$0" '
+  function done_dir() { if (d == "") return
+    for (i = 1; i <= ns; i++) print line[i] > (d "/spk2utt"); close(d "/spk2utt")
+    summary = summary sprintf("%s%s %d utts/%d spk", (summary == "") ? "" : ", ", d, nu, ns) }
+  FNR == 1 { done_dir(); d = FILENAME; sub(/\/utt2spk$/, "", d); ns = 0; nu = 0; prev = "" }
+  { if (NF != 2) { printf "%s: %s line %d: expected 2 fields \"utt spk\": %s\n", prog, FILENAME, FNR, $0 > "/dev/stderr"; exit 1 }
+    if (index($1, $2) != 1) { printf "prepare_data.sh: %s: speaker %s is not a prefix of utterance %s\n", FILENAME, $2, $1 > "/dev/stderr"; exit 1 }
+    if ($2 != prev) {
+      if (prev != "" && ($2 "") < (prev "")) { printf "%s: %s: utterances are not grouped by speaker in C sort order\n", prog, FILENAME > "/dev/stderr"; exit 1 }
+      line[++ns] = $2; prev = $2 }
+    line[ns] = line[ns] " " $1; nu++ }
+  END { done_dir(); printf "%s\n", summary > "/dev/stderr" }' "$train/utt2spk" "$test/utt2spk" 2> "$list" ||
+  { cat "$list" >&2; exit 1; }
+echo "$0: $corpus ($layout): $(< "$list")" >&2
