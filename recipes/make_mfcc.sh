@@ -52,7 +52,7 @@ if ! [[ $allow_missing =~ ^([0-9]+(\.[0-9]*)?)%?$ ]] || [ "${BASH_REMATCH[1]%%.*
   echo "$0: --allow-missing wants a percentage 0..100, e.g. 1%, got '$allow_missing'" >&2; exit 1
 fi
 allow_pct=${BASH_REMATCH[1]}
-mkdir -p "$featdir" "$logdir" "$data/conf"
+[ -d "$featdir" ] && [ -d "$logdir" ] && [ -d "$data/conf" ] || mkdir -p "$featdir" "$logdir" "$data/conf"
 [[ $featdir == /* ]] || featdir=$PWD/$featdir   # feats.scp holds absolute paths
 
 scps=(); counts=()
@@ -60,11 +60,13 @@ for ((n = 1; n <= nj; n++)); do
   scps+=("$featdir/raw_mfcc_$name.$n.scp"); counts+=("$featdir/utt2num_frames_$name.$n")
 done
 if [ -f "$data/feats.scp" ]; then
-  mkdir -p "$data/.backup"
+  [ -d "$data/.backup" ] || mkdir "$data/.backup"
   echo "$0: moving $data/feats.scp to $data/.backup" >&2
   mv "$data/feats.scp" "$data/.backup/"
 fi
-rm -f "$data/utt2num_frames" "${scps[@]}" "${counts[@]}"   # nothing of an earlier run can be merged into this one
+old=()   # nothing of an earlier run can be merged into this one (rm only when there is something)
+for f in "$data/utt2num_frames" "${scps[@]}" "${counts[@]}"; do [ ! -e "$f" ] || old+=("$f"); done
+[ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
 
 cepstra validate-data-dir --no-text --no-feats "$data"
 # Per-utterance split: features do not depend on the speaker (CMN here is per utterance).

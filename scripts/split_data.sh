@@ -56,7 +56,7 @@ $need || exit 0
 # of first appearance, as utt2spk_to_spk2utt.pl), every per-utterance file filtered into its parts, and
 # each per-speaker line copied to every part holding one of the speaker's utterances (several with
 # --per-utt).  A part that gets no line of a file still gets the file, empty, so later checks see the split.
-rm -rf "$out"
+[ ! -e "$out" ] || rm -rf "$out"
 parts=()
 for ((j = 1; j <= n; j++)); do parts+=("$out/$j"); done
 mkdir -p "${parts[@]}"
