@@ -97,7 +97,7 @@ explain() {
     FILENAME == ARGV[1] { if (n < max) { want[$1] = 1; order[n++] = $1 }; total++; next }
     FILENAME == ARGV[2] { if ($1 in want) { w = $0; sub(/^[^ \t]+[ \t]+/, "", w); wav[$1] = w }; next }
     FNR == 1 { lastlog = FILENAME }
-    /^(ERROR|WARNING) / && match($0, /utterance [^ :]+:/) {
+    /^(ERROR|WARNING) / && match($0, /utterance [^ :(]+[: ]/) {
       u = substr($0, RSTART + 10, RLENGTH - 11)
       if ((u in want) && !(u in why)) { why[u] = $0; log_of[u] = FILENAME } }
     END { for (i = 0; i < n; i++) { u = order[i]
@@ -117,7 +117,7 @@ if ! $cmd JOB=1:"$nj" "$logdir/make_mfcc_$name.JOB.log" "${pipe[@]}"; then
   echo "$0: feature extraction failed for $data in ${#failed_logs[@]} of $nj jobs:" >&2
   for l in "${failed_logs[@]}"; do
     e=$(grep -m 1 '^ERROR ' "$l" || tail -n 3 "$l")
-    u=$(sed -n 's/.*utterance \([^ :]*\):.*/\1/p' <<< "$e" | head -n 1)
+    u=$(sed -n 's/.*utterance \([^ :(]*\)[: ].*/\1/p' <<< "$e" | head -n 1)   # "utterance U: ..." or "utterance U (wav): ..."
     if [ -n "$u" ]; then
       w=$(awk -v u="$u" '$1 == u { sub(/^[^ \t]+[ \t]+/, ""); print; exit }' "$data/wav.scp")
       echo "$0: utterance $u (wav $w) failed; log $l:" >&2
