@@ -6,14 +6,9 @@
 //! so it applies Kaldi's defaults (formats, floors) to every option left out. See
 //! `docs/kaldi-names.md`.
 
-use std::io::Write;
-
-use anyhow::{bail, Context, Result};
-use cepstra_gmm::io::{
-    model_from_bytes, model_to_bytes, stats_from_bytes, stats_to_bytes, ModelFormat, StatsFormat,
-};
+use anyhow::{bail, Result};
+use cepstra_gmm::io::{ModelFormat, StatsFormat};
 use cepstra_gmm::{EstimateOptions, Gmm, GmmStats};
-use cepstra_io::filename::{Input, Output};
 use cepstra_io::table::SequentialReader;
 use ndarray::{concatenate, Array2, Axis};
 
@@ -46,16 +41,24 @@ impl ModelOutArgs {
     }
 }
 
-/// Reads a model in any format (detected).
+/// Reads a model in any format (detected): [`cepstra_gmm::io::read_model`], its content errors
+/// naming the file.
 pub fn read_model(name: &str) -> Result<Gmm> {
-    let bytes = Input::open(name)?.read_all()?;
-    model_from_bytes(&bytes).with_context(|| format!("reading model {name}"))
+    cepstra_gmm::io::read_model(name).map_err(|e| named(e, || format!("reading model {name}")))
 }
 
-/// Writes a model atomically.
+/// Writes a model atomically ([`cepstra_gmm::io::write_model`]).
 pub fn write_model(gmm: &Gmm, name: &str, how: &ModelOutArgs) -> Result<()> {
-    let bytes = model_to_bytes(gmm, how.format())?;
-    write_bytes(name, &bytes)
+    Ok(cepstra_gmm::io::write_model(gmm, name, how.format())?)
+}
+
+/// An error of reading `name`: errors of opening or reading the file (cepstra-io's, which name
+/// it already) as they are; errors about its content with `what` as context.
+fn named(e: cepstra_gmm::Error, what: impl FnOnce() -> String) -> anyhow::Error {
+    match e {
+        cepstra_gmm::Error::KaldiIo(_) => e.into(),
+        e => anyhow::Error::from(e).context(what()),
+    }
 }
 
 /// How statistics are written: cepstra's format, or `--kaldi-format` (binary unless `--binary=false`).
@@ -208,28 +211,20 @@ pub fn show_avg_loglike(avg: f64) -> String {
     }
 }
 
-/// Reads statistics in any format (detected).
+/// Reads statistics in any format (detected): [`cepstra_gmm::io::read_stats`], its content
+/// errors naming the file.
 pub fn read_stats(name: &str) -> Result<GmmStats> {
-    let bytes = Input::open(name)?.read_all()?;
-    stats_from_bytes(&bytes).with_context(|| format!("reading statistics {name}"))
+    cepstra_gmm::io::read_stats(name).map_err(|e| named(e, || format!("reading statistics {name}")))
 }
 
-/// Writes statistics atomically in the format `how` asks for.
+/// Writes statistics atomically in the format `how` asks for ([`cepstra_gmm::io::write_stats`]).
 pub fn write_stats(stats: &GmmStats, name: &str, how: &StatsOutArgs) -> Result<()> {
     let format = match (how.kaldi_format, how.binary) {
         (false, _) => StatsFormat::Cepstra,
         (true, true) => StatsFormat::KaldiBinary,
         (true, false) => StatsFormat::KaldiText,
     };
-    write_bytes(name, &stats_to_bytes(stats, format)?)
-}
-
-fn write_bytes(name: &str, bytes: &[u8]) -> Result<()> {
-    let mut out = Output::create(name)?;
-    out.write_all(bytes)
-        .with_context(|| format!("writing {name}"))?;
-    out.commit()?;
-    Ok(())
+    Ok(cepstra_gmm::io::write_stats(stats, name, format)?)
 }
 
 /// Reads every matrix of a feature table and stacks the frames (utterance order kept).
