@@ -6,6 +6,15 @@
 //! [`Emissions`] (per-frame, per-state and per-component log-likelihoods of an utterance, from one
 //! batched call of the GMM engine), [`ViterbiPath`], [`Posteriors`].
 //!
+//! The trainer, one HMM per class label (Kaldi's `steps/train_mono.sh`, HTK's HInit/HRest):
+//! [`HmmTrainOptions`]; [`init_hmms`] (flat start or HCompV-style global init) →
+//! [`accumulate`] (one job of a pass, `--mode viterbi|baum-welch`) → [`HmmAccs::merge`] →
+//! [`est_hmms`] (floors, mixing up on the `--mix-up-at` schedule); [`train_hmms`] runs the same
+//! functions in one process. Statistics are summed exactly ([`ExactHmmStats`], cepstra-train's
+//! fixed point), so any `--nj`, order and thread count give the same model bytes. Files: the
+//! model set [`HmmSet`] (JSON, [`set`]), statistics [`HmmAccs`] (binary, [`acc`]), HTK MMF text
+//! ([`htk`]), alignments as Kaldi int-vector tables ([`IntVector`], [`align`]).
+//!
 //! ```
 //! use cepstra_gmm::{DiagGmm, Gmm};
 //! use cepstra_hmm::{Hmm, Topology};
@@ -24,17 +33,33 @@
 // `!(x > 0.0)` is deliberate: it rejects NaN as well as non-positive values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod acc;
 mod algo;
+mod align;
 mod error;
+mod exact;
+pub mod htk;
 mod model;
+mod options;
+pub mod set;
 mod stats;
 mod train;
+mod trainer;
 
+pub use acc::{HmmAccs, HmmClassAcc, HMM_ACC_MAGIC, HMM_ACC_VERSION};
 pub use algo::{Emissions, Posteriors, ViterbiPath};
+pub use align::IntVector;
 pub use error::{Error, Result};
+pub use exact::ExactHmmStats;
 pub use model::{Hmm, Topology};
+pub use options::{HmmInit, HmmTrainOptions, ScoreMode, TrainMode};
+pub use set::{is_hmm_set, HmmClass, HmmSet, HMMSET_FORMAT, HMMSET_VERSION};
 pub use stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
 pub use train::{equal_segments, flat_start};
+pub use trainer::{
+    accumulate, accumulate_class, align, durations_tsv, est_hmms, init_hmms, train_hmms,
+    UttAlignment,
+};
 
 #[cfg(test)]
 mod tests;

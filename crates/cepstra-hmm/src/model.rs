@@ -6,9 +6,12 @@ use ndarray::{concatenate, Array1, Array2, Array3, Axis};
 use crate::error::{Error, Result};
 
 /// Left-to-right topologies (`--topology`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
 pub enum Topology {
     /// Self-loop and next state.
+    #[default]
     Linear,
     /// Self-loop, next state and skip one state.
     Skip,

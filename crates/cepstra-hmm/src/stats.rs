@@ -1,7 +1,7 @@
 //! Mergeable f64 statistics of a pass (per-state GMM statistics + transition counts) and the
 //! re-estimation from them (the Baum-Welch / Viterbi M-step).
 
-use cepstra_gmm::{estimate, EstimateOptions, GmmStats, SecondOrder};
+use cepstra_gmm::{estimate, DiagGmm, EstimateOptions, Gmm, GmmStats, SecondOrder};
 use ndarray::{s, Array1, Array2, Array3, ArrayView2, Axis};
 
 use crate::algo::Posteriors;
@@ -94,10 +94,17 @@ impl HmmStats {
 /// Options of the M-step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HmmEstimateOptions {
-    /// The GMM M-step of every state (floors, minimum occupancy, mixing up).
+    /// The GMM M-step of every state (floors, minimum occupancy, mixing up: `mix_up` is the
+    /// Gaussians per state to reach; the mixing-up seed is offset by the state index).
     pub gmm: EstimateOptions,
     /// Transition floor: every allowed transition keeps at least this probability (0 = off).
     pub trans_floor: f64,
+    /// A per-dimension variance floor of diagonal states (e.g. a fraction of the class's
+    /// global variance), applied after the GMM M-step; `None`: off.
+    pub var_floor_per_dim: Option<Vec<f64>>,
+    /// Components removed for too little occupancy are replaced by splitting the heaviest, so
+    /// a state keeps its number of Gaussians.
+    pub resplit_removed: bool,
 }
 
 impl Default for HmmEstimateOptions {
@@ -105,12 +112,15 @@ impl Default for HmmEstimateOptions {
         HmmEstimateOptions {
             gmm: EstimateOptions::default(),
             trans_floor: 1e-5,
+            var_floor_per_dim: None,
+            resplit_removed: false,
         }
     }
 }
 
 /// Re-estimates `hmm` from `stats`. Zero transitions stay zero (the topology survives); a state
-/// without frames keeps its parameters and is named in the returned warnings.
+/// without frames keeps its parameters. The messages name the state (1-based) and, for
+/// components removed, re-split or floored, the component (0-based, as cepstra-gmm reports).
 pub fn estimate_hmm(
     hmm: &Hmm,
     stats: &HmmStats,
@@ -130,7 +140,51 @@ pub fn estimate_hmm(
             states.push(g.clone());
             continue;
         }
-        let (ng, _report) = estimate(st, g, &opts.gmm)?;
+        let mut gopts = opts.gmm.clone();
+        gopts.mix_up_seed = gopts.mix_up_seed.wrapping_add(j as u64);
+        if opts.resplit_removed {
+            gopts.mix_up = gopts.mix_up.max(g.num_gauss());
+        }
+        let (mut ng, report) = estimate(st, g, &gopts)?;
+        for &c in &report.removed {
+            warnings.push(format!(
+                "state {}: component {c} removed (occupancy {:.3} < --min-gaussian-occupancy {})",
+                j + 1,
+                st.occupancy()[c],
+                opts.gmm.min_gaussian_occupancy
+            ));
+        }
+        if !report.removed.is_empty() && !report.split.is_empty() {
+            warnings.push(format!(
+                "state {}: re-split components {:?} to keep {} Gaussians",
+                j + 1,
+                report.split,
+                ng.num_gauss()
+            ));
+        }
+        if let (Some(floor), Gmm::Diag(d)) = (&opts.var_floor_per_dim, &ng) {
+            let mut vars = d.vars().to_owned();
+            let mut n = 0;
+            for mut row in vars.rows_mut() {
+                for (v, &f) in row.iter_mut().zip(floor) {
+                    if *v < f {
+                        *v = f;
+                        n += 1;
+                    }
+                }
+            }
+            if n > 0 {
+                log::debug!(
+                    "state {}: {n} variances raised to the relative floor",
+                    j + 1
+                );
+                ng = Gmm::from(DiagGmm::new(
+                    d.weights().to_owned(),
+                    d.means().to_owned(),
+                    vars,
+                )?);
+            }
+        }
         states.push(ng);
     }
     let n = hmm.num_states() + 2;

@@ -204,6 +204,7 @@ fn stats_merge_is_union_and_baum_welch_improves() {
     let opts = crate::HmmEstimateOptions {
         gmm: cepstra_gmm::EstimateOptions::no_floors(),
         trans_floor: 0.0,
+        ..Default::default()
     };
     let (next, warnings) = crate::estimate_hmm(&hmm, &all, &opts).unwrap();
     assert!(warnings.is_empty());

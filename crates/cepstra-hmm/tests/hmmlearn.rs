@@ -93,6 +93,7 @@ fn matches_hmmlearn() {
     let opts = HmmEstimateOptions {
         gmm: EstimateOptions::no_floors(),
         trans_floor: 0.0,
+        ..Default::default()
     };
     for _ in 0..5 {
         let mut st = HmmStats::for_model(&hmm);

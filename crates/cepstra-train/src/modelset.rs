@@ -574,8 +574,8 @@ fn covariance_name(c: cepstra_gmm::CovarianceType) -> &'static str {
     }
 }
 
-/// 64-bit FNV-1a.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+/// 64-bit FNV-1a (the model-set fingerprints of acc files; public for cepstra-hmm's).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= b as u64;

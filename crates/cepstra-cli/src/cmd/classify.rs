@@ -3,15 +3,19 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use cepstra_feat::FrontEndOptions;
+use cepstra_hmm::{HmmSet, ScoreMode};
+use cepstra_io::filename::Input;
 use cepstra_io::table::{RSpecifier, SequentialReader};
-use cepstra_score::classify::{classify_utterance, Classification, ClassifyOptions};
+use cepstra_score::classify::{classify_utterance, ClassScorer, Classification, ClassifyOptions};
 use cepstra_train::ModelSet;
 
 use super::train_classes::FrontEndArgs;
 use ndarray::Array2;
 
-/// Score every utterance against every class's GMM (total log-likelihood) and answer the best
-/// class. Writes a TSV of scores (header `utt<TAB>class1<TAB>...`) and a Kaldi `text`-style
+/// Score every utterance against every class's model and answer the best class: a GMM model
+/// set (total log-likelihood) or an HMM set (train-hmms, or an HTK MMF: --score viterbi for
+/// the best path, forward for the total likelihood). Writes a TSV of scores (header `utt<TAB>class1<TAB>...`) and a Kaldi `text`-style
 /// hypothesis file (`utt label`), both sorted by utterance id.
 #[derive(clap::Args, Debug)]
 #[command(
@@ -31,6 +35,9 @@ pub struct Args {
     /// The answer for rejected utterances
     #[arg(long, default_value = "<unk>")]
     unk: String,
+    /// HMM sets: score by the best path (viterbi) or every path (forward)
+    #[arg(long, value_enum, default_value_t = ScoreMode::Forward)]
+    score: ScoreMode,
     #[command(flatten)]
     frontend: FrontEndArgs,
     /// Use the features even when their dimension or pipeline (--feature-config, --cmvn,
@@ -48,8 +55,57 @@ pub struct Args {
     hyp_out: String,
 }
 
+/// An HMM set with its scoring mode, as classify's per-class scorer.
+struct HmmScorer {
+    set: HmmSet,
+    mode: ScoreMode,
+}
+
+impl ClassScorer for HmmScorer {
+    fn class_labels(&self) -> Vec<String> {
+        self.set.labels().map(str::to_string).collect()
+    }
+    fn feature_dim(&self) -> usize {
+        self.set.dim()
+    }
+    fn score_class(
+        &self,
+        class: usize,
+        feats: ndarray::ArrayView2<'_, f32>,
+    ) -> Result<f64, String> {
+        self.set
+            .score(class, feats, self.mode)
+            .map_err(|e| e.to_string())
+    }
+}
+
 pub fn run(a: Args) -> Result<()> {
-    let set = ModelSet::read(&a.modelset).with_context(|| format!("reading {}", a.modelset))?;
+    let bytes = Input::open(&a.modelset)?.read_all()?;
+    if cepstra_hmm::is_hmm_set(&bytes) || cepstra_hmm::htk::looks_like_mmf(&bytes) {
+        let set = if cepstra_hmm::is_hmm_set(&bytes) {
+            HmmSet::from_bytes(&bytes, &a.modelset)?
+        } else {
+            cepstra_hmm::htk::read_mmf(&bytes, &a.modelset)?
+        };
+        let scorer = HmmScorer { set, mode: a.score };
+        return classify_with(&a, &scorer, |what, dim, declared| {
+            Ok(scorer.set.check_frontend(what, dim, declared)?)
+        });
+    }
+    let set = ModelSet::from_bytes(&bytes, &a.modelset)
+        .with_context(|| format!("reading {}", a.modelset))?;
+    classify_with(&a, &set, |what, dim, declared| {
+        Ok(set.check_frontend(what, dim, declared)?)
+    })
+}
+
+/// Scores every utterance with `models`; `check_frontend(what, dim, declared)` is the model
+/// file's front-end check.
+fn classify_with<M: ClassScorer>(
+    a: &Args,
+    models: &M,
+    check_frontend: impl Fn(&str, usize, Option<&FrontEndOptions>) -> Result<()> + Sync,
+) -> Result<()> {
     let opts = ClassifyOptions {
         normalize_per_frame: a.normalize_per_frame,
         threshold: a.threshold,
@@ -57,9 +113,9 @@ pub fn run(a: Args) -> Result<()> {
     };
     let check = !a.ignore_frontend;
     if check {
-        set.check_frontend(
+        check_frontend(
             &a.feats_rspecifier,
-            set.dim(),
+            models.feature_dim(),
             a.frontend.frontend()?.as_ref(),
         )?;
     }
@@ -71,16 +127,16 @@ pub fn run(a: Args) -> Result<()> {
         permissive,
         |key, feats: Array2<f32>| {
             if check {
-                set.check_frontend(&a.feats_rspecifier, feats.ncols(), None)?;
+                check_frontend(&a.feats_rspecifier, feats.ncols(), None)?;
             }
-            Ok(classify_utterance(&set, key, feats.view(), &opts)?)
+            Ok(classify_utterance(models, key, feats.view(), &opts)?)
         },
         |_key, r| {
             results.push(r);
             Ok(())
         },
     )?;
-    let out = Classification::new(&set, results)?;
+    let out = Classification::new(models, results)?;
     out.write(Path::new(&a.scores_out), Path::new(&a.hyp_out))?;
     if opts.threshold.is_some() {
         log::info!("{} utterances rejected as {}", out.num_rejected(), opts.unk);
@@ -89,7 +145,7 @@ pub fn run(a: Args) -> Result<()> {
         "Classified {} out of {} utterances into {} classes.",
         n.done,
         n.total,
-        set.classes.len()
+        out.labels.len()
     );
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! One module per subcommand: options (clap) and a `run` that calls the libraries.
 
 pub mod acc_classes;
+pub mod acc_hmms;
 pub mod add_deltas;
+pub mod align_hmms;
 pub mod apply_cmvn;
 pub mod classify;
 pub mod compare_feats;
@@ -11,6 +13,7 @@ pub mod compute_fbank_feats;
 pub mod compute_mfcc_feats;
 pub mod copy_feats;
 pub mod est_classes;
+pub mod est_hmms;
 pub mod feat_to_dim;
 pub mod feat_to_len;
 pub mod fix_data_dir;
@@ -23,8 +26,12 @@ pub mod gmm_info;
 pub mod gmm_init;
 pub mod gmm_sum_accs;
 pub mod gmm_train;
+pub mod hmm_copy;
+pub mod hmm_info;
 pub mod init_classes;
+pub mod init_hmms;
 pub mod kmeans;
 pub mod recognize;
 pub mod train_classes;
+pub mod train_hmms;
 pub mod validate_data_dir;

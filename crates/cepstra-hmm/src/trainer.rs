@@ -1,0 +1,440 @@
+//! The per-class HMM trainer: initialisation, accumulation (one job of a pass), estimation, the
+//! all-in-one loop, and alignment. The distributed path (`init-hmms`, `acc-hmms` per job,
+//! `est-hmms`) and `train-hmms` call the very same functions, so they write the same bytes.
+
+use cepstra_gmm::{split, CovarianceType, Gmm};
+use cepstra_train::{ClassData, TrainingData};
+use ndarray::{Array1, Array2, Array3, ArrayView2};
+use rayon::prelude::*;
+
+use crate::acc::HmmAccs;
+use crate::error::{Error, Result};
+use crate::exact::ExactHmmStats;
+use crate::model::Hmm;
+use crate::options::{HmmInit, HmmTrainOptions, TrainMode};
+use crate::set::{HmmClass, HmmSet};
+use crate::stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
+use crate::train::flat_start;
+
+/// Global mean and covariance (f64) of a class's frames.
+fn global_stats(class: &ClassData) -> (Array1<f64>, Array2<f64>, f64) {
+    let d = class.utts.first().map_or(0, |u| u.feats.ncols());
+    let mut n = 0.0;
+    let mut sum = Array1::<f64>::zeros(d);
+    let mut sq = Array2::<f64>::zeros((d, d));
+    for u in &class.utts {
+        let x = u.feats.mapv(f64::from);
+        n += x.nrows() as f64;
+        sum += &x.sum_axis(ndarray::Axis(0));
+        sq += &x.t().dot(&x);
+    }
+    let mean = &sum / n.max(1.0);
+    let cov = &sq / n.max(1.0)
+        - &(mean.view().insert_axis(ndarray::Axis(1)))
+            .dot(&mean.view().insert_axis(ndarray::Axis(0)));
+    (mean, cov, n)
+}
+
+/// `hmm` with the variances of its diagonal states raised to `rel_var_floor` × the class's
+/// global variance (the floor every M-step applies), so the initial model obeys it too.
+fn floor_class_vars(hmm: Hmm, global_var: &[f64], opts: &HmmTrainOptions) -> Result<Hmm> {
+    if opts.covariance != CovarianceType::Diag || opts.rel_var_floor == 0.0 {
+        return Ok(hmm);
+    }
+    let floor: Vec<f64> = global_var.iter().map(|v| v * opts.rel_var_floor).collect();
+    let states = (0..hmm.num_states())
+        .map(|j| {
+            let g = hmm.state(j);
+            let mut covs = g.covars_full();
+            for mut c in covs.outer_iter_mut() {
+                for (i, f) in floor.iter().enumerate() {
+                    c[[i, i]] = c[[i, i]].max(*f);
+                }
+            }
+            Gmm::from_params(
+                g.covariance_type(),
+                g.weights().to_owned(),
+                g.means().to_owned(),
+                covs,
+            )
+        })
+        .collect::<cepstra_gmm::Result<Vec<_>>>()?;
+    Hmm::new(states, hmm.trans().clone(), hmm.allow_any_end())
+}
+
+/// The initial HMM of one class (see [`HmmInit`]); returns it and the ids of the utterances
+/// skipped as too short.
+fn init_class(class: &ClassData, opts: &HmmTrainOptions) -> Result<(HmmClass, Vec<String>)> {
+    let label = class.label.as_str();
+    let (mean, cov, _) = global_stats(class);
+    let global_var: Vec<f64> = cov.diag().to_vec();
+    let views: Vec<(String, ArrayView2<'_, f32>)> = class
+        .utts
+        .iter()
+        .map(|u| (u.id.clone(), u.feats.view()))
+        .collect();
+    let (hmm, skipped) = match opts.init {
+        HmmInit::Segment => flat_start(
+            &views,
+            opts.num_states,
+            &opts.fit_options(),
+            opts.topology,
+            opts.self_loop,
+            opts.allow_any_end,
+        )
+        .map_err(|e| Error::class(label, e))?,
+        HmmInit::Global => {
+            let d = mean.len();
+            let covars = match opts.covariance {
+                CovarianceType::Full => cov.clone().into_shape_with_order((1, d, d)),
+                CovarianceType::Diag => Array2::from_diag(&Array1::from(global_var.clone()))
+                    .into_shape_with_order((1, d, d)),
+            }
+            .map_err(|e| Error::class(label, e))?;
+            let floor = opts.var_floor.max(f64::MIN_POSITIVE);
+            let covars = Array3::from_shape_fn((1, d, d), |(_, i, j)| {
+                if i == j {
+                    covars[[0, i, j]].max(floor)
+                } else {
+                    covars[[0, i, j]]
+                }
+            });
+            let one = Gmm::from_params(
+                opts.covariance,
+                Array1::ones(1),
+                mean.clone().insert_axis(ndarray::Axis(0)),
+                covars,
+            )
+            .map_err(|e| Error::class(label, e))?;
+            let states = (0..opts.num_states)
+                .map(|s| {
+                    split(
+                        &one,
+                        opts.initial_num_gauss(),
+                        opts.perturb_factor,
+                        opts.seed.wrapping_add(s as u64),
+                    )
+                    .map(|(g, _)| g)
+                })
+                .collect::<cepstra_gmm::Result<Vec<_>>>()
+                .map_err(|e| Error::class(label, e))?;
+            let hmm = Hmm::left_to_right(states, opts.topology, opts.self_loop, opts.allow_any_end)
+                .map_err(|e| Error::class(label, e))?;
+            let need = hmm.min_frames();
+            let skipped = views
+                .iter()
+                .filter(|(_, x)| x.nrows() < need)
+                .map(|(id, _)| id.clone())
+                .collect();
+            (hmm, skipped)
+        }
+    };
+    let hmm = floor_class_vars(hmm, &global_var, opts).map_err(|e| Error::class(label, e))?;
+    let used: Vec<_> = class
+        .utts
+        .iter()
+        .filter(|u| !skipped.contains(&u.id))
+        .collect();
+    Ok((
+        HmmClass {
+            label: label.to_string(),
+            num_utts: used.len(),
+            num_frames: used.iter().map(|u| u.feats.nrows()).sum(),
+            num_skipped: skipped.len(),
+            loglikes: Vec::new(),
+            global_var,
+            hmm,
+        },
+        skipped,
+    ))
+}
+
+/// The initial model set: one HMM per class of `data` (see [`HmmInit`]). Utterances too short
+/// for the model's path are skipped with a warning naming them.
+pub fn init_hmms(data: &TrainingData, opts: &HmmTrainOptions) -> Result<HmmSet> {
+    opts.validate()?;
+    let classes = data
+        .classes()
+        .par_iter()
+        .map(|c| init_class(c, opts))
+        .collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(classes.len());
+    for (c, skipped) in classes {
+        for id in &skipped {
+            log::warn!(
+                "class '{}': utterance '{id}' has fewer frames than the {}-state model's path needs: skipped",
+                c.label,
+                c.hmm.num_states()
+            );
+        }
+        out.push(c);
+    }
+    HmmSet::new(opts.clone(), out)
+}
+
+/// The statistics of one utterance under `hmm` (`None`: no path explains it).
+fn utterance_stats(
+    hmm: &Hmm,
+    feats: ArrayView2<'_, f32>,
+    mode: TrainMode,
+) -> Result<Option<HmmStats>> {
+    let em = hmm.emissions(feats)?;
+    let post = match mode {
+        TrainMode::BaumWelch => hmm.posteriors(&em),
+        TrainMode::Viterbi => hmm.viterbi_posteriors(&em),
+    };
+    let Some(post) = post else {
+        return Ok(None);
+    };
+    let mut st = HmmStats::for_model(hmm);
+    st.add(hmm, feats, &post)?;
+    Ok(Some(st))
+}
+
+/// Exact statistics of one class's utterances (one job of a pass for that class): per utterance
+/// forward-backward (or Viterbi) against the class's HMM, summed in fixed point, so the result
+/// does not depend on threads or grouping. Utterances no path explains are skipped with a
+/// warning naming them.
+pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result<ExactHmmStats> {
+    let label = class.label.as_str();
+    let zero = || ExactHmmStats::for_model(hmm);
+    class
+        .utts
+        .par_iter()
+        .with_min_len(4)
+        .try_fold(zero, |mut acc, u| -> Result<ExactHmmStats> {
+            match utterance_stats(hmm, u.feats.view(), mode).map_err(|e| Error::class(label, e))? {
+                Some(st) => acc.add(&st, label)?,
+                None => {
+                    log::warn!(
+                        "class '{label}': utterance '{}' ({} frames) is shorter than the model's shortest path ({} frames): skipped",
+                        u.id,
+                        u.feats.nrows(),
+                        hmm.min_frames()
+                    );
+                    acc.skip();
+                }
+            }
+            Ok(acc)
+        })
+        .try_reduce(zero, |mut a, b| {
+            a.merge(&b, label)?;
+            Ok(a)
+        })
+}
+
+/// The statistics of every class of `set` over `data` (`acc-hmms`: one job of a pass).
+pub fn accumulate(set: &HmmSet, data: &TrainingData, mode: TrainMode) -> Result<HmmAccs> {
+    let mut accs = HmmAccs::for_set(set, mode)?;
+    for class in data.classes() {
+        let i = set.index_of(&class.label).ok_or_else(|| {
+            Error::class(
+                &class.label,
+                "is in the text file but not in the model set: train with the same labels",
+            )
+        })?;
+        let st = accumulate_class(&set.classes[i].hmm, class, mode)?;
+        accs.classes[i].stats.merge(&st, &class.label)?;
+    }
+    Ok(accs)
+}
+
+/// Re-estimates every class of `set` from the summed statistics `accs` (`est-hmms`). `mix_up`:
+/// Gaussians per state to mix up to; `None` follows the recorded `--mix-up-at` schedule for
+/// this pass. A class without statistics keeps its model (warned); a state without frames keeps
+/// its parameters (warned, naming class and state).
+pub fn est_hmms(set: &HmmSet, accs: &HmmAccs, mix_up: Option<usize>) -> Result<HmmSet> {
+    let opts = &set.options;
+    let pass = set.iteration + 1;
+    let target = mix_up.or_else(|| opts.mix_up_target(pass)).unwrap_or(0);
+    if accs.classes.len() != set.classes.len() {
+        return Err(Error::InvalidModel(format!(
+            "statistics of {} classes for a model set of {}",
+            accs.classes.len(),
+            set.classes.len()
+        )));
+    }
+    let classes = set
+        .classes
+        .par_iter()
+        .zip(&accs.classes)
+        .map(|(c, a)| -> Result<HmmClass> {
+            let label = c.label.as_str();
+            if a.label != c.label {
+                return Err(Error::class(
+                    label,
+                    format!("statistics of class '{}'", a.label),
+                ));
+            }
+            let mut next = c.clone();
+            if a.stats.num_utts() == 0 {
+                log::warn!("class '{label}': no utterances in this pass: model kept");
+                return Ok(next);
+            }
+            let stats = a.stats.to_stats().map_err(|e| Error::class(label, e))?;
+            let mut gmm = opts.estimate_options(target);
+            gmm.mix_up_seed = opts
+                .seed
+                .wrapping_add(cepstra_train::modelset::fnv1a(label.as_bytes()))
+                .wrapping_add((pass as u64).wrapping_mul(1_000_003));
+            let hopts = HmmEstimateOptions {
+                gmm,
+                trans_floor: opts.trans_floor,
+                var_floor_per_dim: (opts.covariance == CovarianceType::Diag
+                    && opts.rel_var_floor > 0.0)
+                    .then(|| {
+                        c.global_var
+                            .iter()
+                            .map(|v| v * opts.rel_var_floor)
+                            .collect()
+                    }),
+                resplit_removed: true,
+            };
+            let (hmm, warnings) =
+                estimate_hmm(&c.hmm, &stats, &hopts).map_err(|e| Error::class(label, e))?;
+            for w in warnings {
+                log::warn!("class '{label}': {w}");
+            }
+            next.hmm = hmm;
+            next.loglikes
+                .push(stats.total_loglike / stats.num_frames.max(1.0));
+            next.num_utts = a.stats.num_utts() as usize;
+            next.num_frames = stats.num_frames.round() as usize;
+            next.num_skipped = a.stats.num_skipped() as usize;
+            Ok(next)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(HmmSet {
+        options: set.options.clone(),
+        iteration: pass,
+        classes,
+        frontend: set.frontend.clone(),
+    })
+}
+
+/// Trains one HMM per class of `data` in one process: [`init_hmms`], then `num_iters` passes of
+/// [`accumulate`] and [`est_hmms`] (the same bytes as the distributed path).
+///
+/// ```
+/// use cepstra_hmm::{accumulate, est_hmms, init_hmms, train_hmms, HmmTrainOptions};
+/// use cepstra_train::TrainingData;
+/// use ndarray::Array2;
+/// let mut feats = Vec::new();
+/// let mut text = Vec::new();
+/// for u in 0..8 {
+///     let x = Array2::from_shape_fn((20 + u, 2), |(t, j)| {
+///         (t * 3 / (20 + u)) as f32 * (1.0 + (u % 2) as f32) + ((t * 7 + j * 5 + u) % 11) as f32 / 11.0
+///     });
+///     feats.push((format!("u{u}"), x));
+///     text.push((format!("u{u}"), format!("w{}", u % 2)));
+/// }
+/// let data = TrainingData::new(feats, &text)?;
+/// let opts = HmmTrainOptions { num_states: 3, num_gauss: 1, num_iters: 2, ..Default::default() };
+/// let all_in_one = train_hmms(&data, &opts)?;
+/// let mut set = init_hmms(&data, &opts)?;
+/// for _ in 0..2 {
+///     let accs = accumulate(&set, &data, opts.mode)?;
+///     set = est_hmms(&set, &accs, None)?;
+/// }
+/// assert_eq!(set.to_bytes()?, all_in_one.to_bytes()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn train_hmms(data: &TrainingData, opts: &HmmTrainOptions) -> Result<HmmSet> {
+    let mut set = init_hmms(data, opts)?;
+    for _ in 0..opts.num_iters {
+        let accs = accumulate(&set, data, opts.mode)?;
+        set = est_hmms(&set, &accs, None)?;
+        for c in &set.classes {
+            log::debug!(
+                "pass {}: class '{}': average log-likelihood per frame {:.4}",
+                set.iteration,
+                c.label,
+                c.loglikes.last().copied().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    Ok(set)
+}
+
+/// The Viterbi alignment of one utterance against the HMM of its class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UttAlignment {
+    /// Utterance id.
+    pub utt: String,
+    /// Class label.
+    pub label: String,
+    /// 0-based state of each frame (empty: too short for the model).
+    pub states: Vec<usize>,
+    /// ln p(X, best path) (−∞ when too short).
+    pub score: f64,
+}
+
+impl UttAlignment {
+    /// Frames spent in each of `num_states` states.
+    pub fn durations(&self, num_states: usize) -> Vec<usize> {
+        let mut d = vec![0; num_states];
+        for &s in &self.states {
+            d[s] += 1;
+        }
+        d
+    }
+}
+
+/// Aligns every utterance of `data` against the HMM of its class (`align-hmms`), in C-locale
+/// order of utterance ids.
+pub fn align(set: &HmmSet, data: &TrainingData) -> Result<Vec<UttAlignment>> {
+    let mut out = Vec::with_capacity(data.num_utts());
+    for class in data.classes() {
+        let i = set.index_of(&class.label).ok_or_else(|| {
+            Error::class(&class.label, "is in the text file but not in the model set")
+        })?;
+        let hmm = &set.classes[i].hmm;
+        let part = class
+            .utts
+            .par_iter()
+            .map(|u| -> Result<UttAlignment> {
+                let em = hmm.emissions(u.feats.view()).map_err(|e| Error::Class {
+                    class: class.label.clone(),
+                    reason: format!("utterance '{}': {e}", u.id),
+                })?;
+                let p = hmm.viterbi(&em);
+                Ok(UttAlignment {
+                    utt: u.id.clone(),
+                    label: class.label.clone(),
+                    states: p.states,
+                    score: p.score,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.extend(part);
+    }
+    out.sort_by(|a, b| a.utt.cmp(&b.utt));
+    Ok(out)
+}
+
+/// Per-state duration statistics of alignments as TSV: `class state utterances mean min max`
+/// (frames; utterances that could not be aligned are left out), classes in the set's order.
+pub fn durations_tsv(set: &HmmSet, alis: &[UttAlignment]) -> String {
+    let mut out = String::from("class\tstate\tutterances\tmean_frames\tmin_frames\tmax_frames\n");
+    for c in &set.classes {
+        let s = c.hmm.num_states();
+        let durs: Vec<Vec<usize>> = alis
+            .iter()
+            .filter(|a| a.label == c.label && !a.states.is_empty())
+            .map(|a| a.durations(s))
+            .collect();
+        for j in 0..s {
+            let v: Vec<usize> = durs.iter().map(|d| d[j]).collect();
+            let mean = v.iter().sum::<usize>() as f64 / v.len().max(1) as f64;
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{mean:.3}\t{}\t{}\n",
+                c.label,
+                j + 1,
+                v.len(),
+                v.iter().min().copied().unwrap_or(0),
+                v.iter().max().copied().unwrap_or(0)
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,418 @@
+//! The HMM trainer: exact sums (any split, order and thread count give the same bytes), the
+//! all-in-one trainer = the job path, acc and model-set files, floors, mixing up, too-short
+//! utterances, alignment.
+
+// unwrap in tests: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use cepstra_hmm::{
+    accumulate, align, durations_tsv, est_hmms, init_hmms, train_hmms, HmmAccs, HmmInit, HmmSet,
+    HmmTrainOptions, Topology, TrainMode,
+};
+use cepstra_train::TrainingData;
+use ndarray::Array2;
+
+/// Deterministic pseudo-random numbers in [-0.5, 0.5).
+fn noise(i: u64) -> f32 {
+    let x = i
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    ((x >> 40) as f32) / (1u64 << 24) as f32 - 0.5
+}
+
+/// `n` utterances per class of 3 classes; class c's utterance walks through 4 segments whose
+/// means depend on c. Utterance ids and labels in text order.
+type Corpus = (Vec<(String, Array2<f32>)>, Vec<(String, String)>);
+
+fn corpus(n: usize, short: bool) -> Corpus {
+    let mut feats = Vec::new();
+    let mut text = Vec::new();
+    for u in 0..3 * n {
+        let c = u % 3;
+        let t = if short && u == 4 {
+            2
+        } else {
+            14 + (u * 7) % 11
+        };
+        let x = Array2::from_shape_fn((t, 3), |(i, j)| {
+            let seg = (i * 4 / t) as f32;
+            seg * (1.0 + c as f32) * if j == 1 { -1.0 } else { 1.0 }
+                + 0.6 * noise((u * 1000 + i * 10 + j) as u64)
+        });
+        let id = format!("utt{u:03}");
+        feats.push((id.clone(), x));
+        text.push((id, format!("w{c}")));
+    }
+    (feats, text)
+}
+
+fn data_of(
+    feats: &[(String, Array2<f32>)],
+    text: &[(String, String)],
+    keep: impl Fn(usize) -> bool,
+) -> TrainingData {
+    let f: Vec<_> = feats
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, x)| x.clone())
+        .collect();
+    let t: Vec<_> = text
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, x)| x.clone())
+        .collect();
+    TrainingData::new(f, &t).unwrap()
+}
+
+fn opts(mode: TrainMode) -> HmmTrainOptions {
+    HmmTrainOptions {
+        num_states: 4,
+        num_gauss: 2,
+        num_iters: 3,
+        mode,
+        mix_up_at: vec![2],
+        min_gaussian_occupancy: 1.0,
+        ..Default::default()
+    }
+}
+
+/// Accumulates `data` split into `nj` jobs (utterance i to job i % nj, or in contiguous blocks),
+/// summed in the order given.
+fn job_accs(
+    set: &HmmSet,
+    feats: &[(String, Array2<f32>)],
+    text: &[(String, String)],
+    nj: usize,
+    blocks: bool,
+    mode: TrainMode,
+) -> HmmAccs {
+    let n = feats.len();
+    let job = |i: usize| if blocks { i * nj / n } else { i % nj };
+    let mut sum: Option<HmmAccs> = None;
+    for j in (0..nj).rev() {
+        let acc = accumulate(set, &data_of(feats, text, |i| job(i) == j), mode).unwrap();
+        // Through the file format, as acc-hmms → est-hmms.
+        let acc = HmmAccs::from_bytes(&acc.to_bytes(), "job").unwrap();
+        match &mut sum {
+            None => sum = Some(acc),
+            Some(s) => s.merge(&acc, "job").unwrap(),
+        }
+    }
+    sum.unwrap()
+}
+
+#[test]
+fn any_split_order_and_thread_count_gives_the_same_model_bytes() {
+    let (feats, text) = corpus(6, false);
+    for mode in [TrainMode::BaumWelch, TrainMode::Viterbi] {
+        let o = opts(mode);
+        let all = data_of(&feats, &text, |_| true);
+        let reference = train_hmms(&all, &o).unwrap().to_bytes().unwrap();
+        for (nj, blocks, threads) in [(1, false, 1), (2, false, 2), (3, true, 1), (5, false, 2)] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let bytes = pool.install(|| {
+                let mut set = init_hmms(&all, &o).unwrap();
+                // Through the model-set file too, as init-hmms → acc-hmms.
+                for _ in 0..o.num_iters {
+                    set = HmmSet::from_bytes(&set.to_bytes().unwrap(), "set").unwrap();
+                    let accs = job_accs(&set, &feats, &text, nj, blocks, mode);
+                    accs.check_set(&set, "accs").unwrap();
+                    set = est_hmms(&set, &accs, None).unwrap();
+                }
+                set.to_bytes().unwrap()
+            });
+            assert!(
+                bytes == reference,
+                "{mode:?}: {nj} jobs (blocks {blocks}), {threads} threads differ from train_hmms"
+            );
+        }
+        // The schedule mixed up to 2 Gaussians per state at pass 2; passes recorded.
+        let set = HmmSet::from_bytes(&reference, "set").unwrap();
+        assert_eq!(set.iteration, 3);
+        for c in &set.classes {
+            assert_eq!(c.loglikes.len(), 3);
+            for j in 0..4 {
+                assert_eq!(c.hmm.state(j).num_gauss(), 2, "class {} state {j}", c.label);
+            }
+        }
+    }
+}
+
+#[test]
+fn training_raises_the_likelihood_and_viterbi_training_works() {
+    let (feats, text) = corpus(6, false);
+    let all = data_of(&feats, &text, |_| true);
+    for mode in [TrainMode::BaumWelch, TrainMode::Viterbi] {
+        // Without the relative floor: EM never lowers the likelihood.
+        let o = HmmTrainOptions {
+            mix_up_at: vec![],
+            num_gauss: 1,
+            num_iters: 4,
+            rel_var_floor: 0.0,
+            ..opts(mode)
+        };
+        let set = train_hmms(&all, &o).unwrap();
+        for c in &set.classes {
+            let ll = &c.loglikes;
+            assert!(
+                ll.windows(2).all(|w| w[1] >= w[0] - 1e-9),
+                "{mode:?} class {}: {ll:?}",
+                c.label
+            );
+        }
+    }
+}
+
+#[test]
+fn acc_files_round_trip_and_bad_ones_are_errors() {
+    let (feats, text) = corpus(3, false);
+    let all = data_of(&feats, &text, |_| true);
+    let set = init_hmms(&all, &opts(TrainMode::BaumWelch)).unwrap();
+    let acc = accumulate(&set, &all, TrainMode::BaumWelch).unwrap();
+    let bytes = acc.to_bytes();
+    assert_eq!(HmmAccs::from_bytes(&bytes, "a").unwrap(), acc);
+    let e = HmmAccs::from_bytes(&bytes[..bytes.len() - 5], "x.acc").unwrap_err();
+    assert!(e.to_string().starts_with("x.acc: "), "{e}");
+    assert!(e.to_string().contains("truncated"), "{e}");
+    assert!(HmmAccs::from_bytes(b"CPSTCACC\x01\0\0\0", "y")
+        .unwrap_err()
+        .to_string()
+        .contains("bad magic"));
+    // Statistics of another pass do not fit.
+    let next = est_hmms(&set, &acc, None).unwrap();
+    let e = acc.check_set(&next, "old.acc").unwrap_err().to_string();
+    assert!(e.contains("another model set"), "{e}");
+    let vit = accumulate(&set, &all, TrainMode::Viterbi).unwrap();
+    let mut sum = acc.clone();
+    assert!(sum
+        .merge(&vit, "v.acc")
+        .unwrap_err()
+        .to_string()
+        .contains("--mode"));
+}
+
+#[test]
+fn model_set_files_round_trip_and_bad_ones_are_errors() {
+    let (feats, text) = corpus(3, false);
+    let all = data_of(&feats, &text, |_| true);
+    let set = train_hmms(&all, &opts(TrainMode::BaumWelch)).unwrap();
+    let bytes = set.to_bytes().unwrap();
+    assert!(cepstra_hmm::is_hmm_set(&bytes));
+    let back = HmmSet::from_bytes(&bytes, "m").unwrap();
+    assert_eq!(back.to_bytes().unwrap(), bytes);
+    let text = String::from_utf8(bytes).unwrap();
+    let bad = text.replace("\"version\": 1", "\"version\": 9");
+    let e = HmmSet::from_bytes(bad.as_bytes(), "m.json")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("m.json") && e.contains("version 9"), "{e}");
+    let bad = text.replacen("\"allow_any_end\":false", "\"allow_any_end\":7", 1);
+    assert!(HmmSet::from_bytes(bad.as_bytes(), "m.json").is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("set.json");
+    set.write(p.to_str().unwrap()).unwrap();
+    assert_eq!(
+        HmmSet::read(p.to_str().unwrap())
+            .unwrap()
+            .to_bytes()
+            .unwrap(),
+        text.as_bytes()
+    );
+}
+
+#[test]
+fn floors_hold_after_every_pass() {
+    let (feats, text) = corpus(6, false);
+    let all = data_of(&feats, &text, |_| true);
+    let o = HmmTrainOptions {
+        rel_var_floor: 0.2,
+        ..opts(TrainMode::BaumWelch)
+    };
+    let set = train_hmms(&all, &o).unwrap();
+    for c in &set.classes {
+        for j in 0..c.hmm.num_states() {
+            let v = c.hmm.state(j).vars();
+            for row in v.rows() {
+                for (x, g) in row.iter().zip(&c.global_var) {
+                    assert!(*x >= 0.2 * g * (1.0 - 1e-12), "{x} < 0.2·{g}");
+                    assert!(*x >= o.var_floor);
+                }
+            }
+        }
+        let t = c.hmm.trans();
+        for (&p, &q) in t.iter().zip(set.classes[0].hmm.trans().iter()) {
+            // Same topology in every class, every allowed transition above the floor.
+            assert_eq!(p > 0.0, q > 0.0);
+            assert!(p == 0.0 || p >= o.trans_floor);
+        }
+    }
+    // A minimum occupancy no component can reach is a clear error naming the class.
+    let o = HmmTrainOptions {
+        min_gaussian_occupancy: 1e9,
+        ..opts(TrainMode::BaumWelch)
+    };
+    let e = train_hmms(&all, &o).unwrap_err().to_string();
+    assert!(
+        e.starts_with("class 'w") && e.contains("min-gaussian-occupancy"),
+        "{e}"
+    );
+}
+
+#[test]
+fn starved_components_are_removed_and_re_split_and_named() {
+    use cepstra_gmm::{DiagGmm, EstimateOptions, Gmm};
+    use cepstra_hmm::{estimate_hmm, Hmm, HmmEstimateOptions, HmmStats};
+    use ndarray::array;
+    // State 2's second component sits far from every frame: it gets no occupancy.
+    let g = |m: f64, far: f64| {
+        Gmm::from(DiagGmm::new(array![0.5, 0.5], array![[m], [far]], array![[1.0], [1.0]]).unwrap())
+    };
+    let hmm = Hmm::left_to_right(
+        vec![g(0.0, 0.5), g(5.0, 500.0)],
+        Topology::Linear,
+        0.5,
+        false,
+    )
+    .unwrap();
+    let x = Array2::from_shape_fn((40, 1), |(t, _)| {
+        (if t < 20 { 0.0 } else { 5.0 }) + noise(t as u64)
+    });
+    let post = hmm.posteriors(&hmm.emissions(x.view()).unwrap()).unwrap();
+    let mut st = HmmStats::for_model(&hmm);
+    st.add(&hmm, x.view(), &post).unwrap();
+    let o = HmmEstimateOptions {
+        gmm: EstimateOptions {
+            min_gaussian_occupancy: 1.0,
+            ..Default::default()
+        },
+        resplit_removed: true,
+        ..Default::default()
+    };
+    let (next, warnings) = estimate_hmm(&hmm, &st, &o).unwrap();
+    assert_eq!(next.state(1).num_gauss(), 2);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("state 2: component 1 removed")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.starts_with("state 2: re-split")),
+        "{warnings:?}"
+    );
+    // A state without frames keeps its parameters, named.
+    let mut empty = st.clone();
+    empty.states[0] = cepstra_gmm::GmmStats::for_model(hmm.state(0));
+    let (kept, warnings) = estimate_hmm(&hmm, &empty, &o).unwrap();
+    assert_eq!(kept.state(0).means(), hmm.state(0).means());
+    assert!(warnings.contains(&"state 1 got no frames: parameters kept".to_string()));
+}
+
+#[test]
+fn too_short_utterances_are_skipped_and_counted() {
+    let (feats, text) = corpus(4, true);
+    let all = data_of(&feats, &text, |_| true);
+    let set = train_hmms(&all, &opts(TrainMode::BaumWelch)).unwrap();
+    // utt004 (class w1) has 2 frames, fewer than 4 states.
+    let c = &set.classes[set.index_of("w1").unwrap()];
+    assert_eq!(c.num_skipped, 1);
+    assert_eq!(c.num_utts, 3);
+    let alis = align(&set, &all).unwrap();
+    let short = alis.iter().find(|a| a.utt == "utt004").unwrap();
+    assert!(short.states.is_empty() && short.score == f64::NEG_INFINITY);
+    // Forward scoring gives −∞ for it, not NaN.
+    let i = set.index_of("w1").unwrap();
+    let x = &feats[4].1;
+    assert_eq!(
+        set.score(i, x.view(), cepstra_hmm::ScoreMode::Forward)
+            .unwrap(),
+        f64::NEG_INFINITY
+    );
+}
+
+#[test]
+fn alignments_walk_left_to_right_and_durations_add_up() {
+    let (feats, text) = corpus(4, false);
+    let all = data_of(&feats, &text, |_| true);
+    let set = train_hmms(&all, &opts(TrainMode::Viterbi)).unwrap();
+    let alis = align(&set, &all).unwrap();
+    assert_eq!(alis.len(), feats.len());
+    assert!(alis.windows(2).all(|w| w[0].utt < w[1].utt));
+    for a in &alis {
+        let x = &feats.iter().find(|(k, _)| *k == a.utt).unwrap().1;
+        assert_eq!(a.states.len(), x.nrows());
+        assert_eq!(a.states[0], 0);
+        assert_eq!(*a.states.last().unwrap(), 3);
+        assert!(a
+            .states
+            .windows(2)
+            .all(|w| w[1] == w[0] || w[1] == w[0] + 1));
+        assert_eq!(a.durations(4).iter().sum::<usize>(), x.nrows());
+    }
+    let tsv = durations_tsv(&set, &alis);
+    assert_eq!(tsv.lines().count(), 1 + 3 * 4);
+    assert!(tsv.lines().nth(1).unwrap().starts_with("w0\t1\t4\t"));
+}
+
+#[test]
+fn global_init_and_skip_topology() {
+    let (feats, text) = corpus(4, false);
+    let all = data_of(&feats, &text, |_| true);
+    let o = HmmTrainOptions {
+        init: HmmInit::Global,
+        topology: Topology::Skip,
+        ..opts(TrainMode::BaumWelch)
+    };
+    let init = init_hmms(&all, &o).unwrap();
+    let c = &init.classes[0];
+    // HCompV: every state is the class's global Gaussian.
+    for j in 1..4 {
+        assert_eq!(c.hmm.state(j).means(), c.hmm.state(0).means());
+    }
+    assert_eq!(c.hmm.min_frames(), 2);
+    let set = train_hmms(&all, &o).unwrap();
+    assert!(set.classes.iter().all(|c| c.loglikes.len() == 3));
+}
+
+#[test]
+fn invalid_options_are_errors() {
+    let (feats, text) = corpus(2, false);
+    let all = data_of(&feats, &text, |_| true);
+    for bad in [
+        HmmTrainOptions {
+            num_states: 0,
+            ..Default::default()
+        },
+        HmmTrainOptions {
+            mix_up_at: vec![3, 2],
+            ..Default::default()
+        },
+        HmmTrainOptions {
+            self_loop: 1.0,
+            ..Default::default()
+        },
+        HmmTrainOptions {
+            rel_var_floor: f64::NAN,
+            ..Default::default()
+        },
+    ] {
+        assert!(matches!(
+            init_hmms(&all, &bad),
+            Err(cepstra_hmm::Error::InvalidOption(_))
+        ));
+    }
+}
+
+#[test]
+fn autotraits() {
+    fn check<T: Send + Sync>() {}
+    check::<HmmSet>();
+    check::<HmmAccs>();
+    check::<HmmTrainOptions>();
+    check::<cepstra_hmm::Error>();
+}
