@@ -8,9 +8,11 @@
 //! em_bench run [--threads N] [--iters I] [--reps R] [--tile T] MODEL=FEATS [MODEL=FEATS ...]
 //!     loads every FEATS (tiled T times), then R times: from the given models, I EM iterations of
 //!     every model on its features (after one untimed warm-up). Prints the wall and CPU seconds of
-//!     each repetition, their medians and the average log-likelihood per frame of the last pass.
+//!     each repetition, their medians, the average log-likelihood per frame of the last pass and
+//!     the kernel set that ran (`KernelSet::best`; `CEPSTRA_KERNELS=avx2` etc. caps it).
 //! em_bench peak
-//!     measures this CPU's f64 FMA peak (AVX2, one thread and all threads), as JSON.
+//!     measures this CPU's f64 FMA peak for each SIMD kernel set it has (AVX2+FMA, AVX-512F; one
+//!     thread and all threads), as JSON, with the kernel set the models use.
 //! em_bench synth FRAMES CLASSES WSPEC
 //!     writes synthetic 39-dim features (16 clusters, seeded) as CLASSES utterances of about
 //!     FRAMES/CLASSES frames each (when no corpus is available).
@@ -96,18 +98,15 @@ fn iterate(pairs: &[(Gmm, Array2<f32>)], iters: usize, opts: &EstimateOptions) -
     Ok(ll / f64::max(n, 1.0))
 }
 
-/// Measured f64 FMA peak of this CPU in GFLOP/s: 12 independent chains of 4-lane AVX2 FMAs
-/// (8 flops each) for `secs` seconds, on one thread and on every thread at once.
+/// Measured f64 FMA peak of this CPU in GFLOP/s for each SIMD kernel set it supports: 12
+/// independent chains of FMAs (AVX2: 4 lanes, 8 flops each; AVX-512: 8 lanes, 16 flops) for a
+/// fixed count, on one thread and on every thread at once (best of 3).
 fn peak(_args: &[String]) -> Res<()> {
     #[cfg(target_arch = "x86_64")]
     {
-        if !(std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma"))
-        {
-            return Err("peak: the CPU has no AVX2/FMA".into());
-        }
+        use cepstra_gmm::KernelSet;
         #[target_feature(enable = "avx2,fma")]
-        fn chains(n: u64) -> f64 {
+        fn chains_avx2(n: u64) -> f64 {
             use std::arch::x86_64::*;
             let mut m = _mm256_set1_pd(0.999_999_9);
             let c = _mm256_set1_pd(1e-9);
@@ -125,24 +124,67 @@ fn peak(_args: &[String]) -> Res<()> {
             unsafe { _mm256_storeu_pd(out.as_mut_ptr(), a[0]) };
             out[0]
         }
-        let run = |n: u64| {
-            let t0 = Instant::now();
-            // SAFETY: AVX2 and FMA are available (checked above).
-            std::hint::black_box(unsafe { chains(n) });
-            n as f64 * 12.0 * 8.0 / t0.elapsed().as_secs_f64() / 1e9
-        };
-        run(10_000_000); // warm-up (clock ramp)
-        let one = (0..3).map(|_| run(50_000_000)).fold(0.0, f64::max);
+        #[target_feature(enable = "avx512f")]
+        fn chains_avx512(n: u64) -> f64 {
+            use std::arch::x86_64::*;
+            let mut m = _mm512_set1_pd(0.999_999_9);
+            let c = _mm512_set1_pd(1e-9);
+            let mut a = [_mm512_set1_pd(1.0); 12];
+            for _ in 0..n {
+                for v in a.iter_mut() {
+                    *v = _mm512_fmadd_pd(*v, m, c);
+                }
+                // SAFETY: the asm does nothing.
+                unsafe { std::arch::asm!("/* {0} */", inout(zmm_reg) m, options(nomem, nostack)) };
+            }
+            let mut out = [0.0f64; 8];
+            // SAFETY: out holds 8 doubles.
+            unsafe { _mm512_storeu_pd(out.as_mut_ptr(), a[0]) };
+            out[0]
+        }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let all: f64 = (0..3)
-            .map(|_| {
-                std::thread::scope(|s| {
-                    let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| run(50_000_000))).collect();
-                    hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum::<f64>()
+        let mut fields = Vec::new();
+        for (set, name, flops) in [
+            (KernelSet::Avx2Fma, "avx2", 8.0),
+            (KernelSet::Avx512, "avx512", 16.0),
+        ] {
+            if !set.is_supported() {
+                eprintln!("em_bench peak: this CPU lacks {set}: no {name} peak");
+                continue;
+            }
+            let run = |n: u64| {
+                let t0 = Instant::now();
+                // SAFETY: the CPU supports the set (checked above): AVX2+FMA resp. AVX-512F.
+                let v = unsafe {
+                    if set == KernelSet::Avx512 {
+                        chains_avx512(n)
+                    } else {
+                        chains_avx2(n)
+                    }
+                };
+                std::hint::black_box(v);
+                n as f64 * 12.0 * flops / t0.elapsed().as_secs_f64() / 1e9
+            };
+            run(10_000_000); // warm-up (clock ramp)
+            let one = (0..3).map(|_| run(50_000_000)).fold(0.0, f64::max);
+            let all: f64 = (0..3)
+                .map(|_| {
+                    std::thread::scope(|s| {
+                        let hs: Vec<_> =
+                            (0..threads).map(|_| s.spawn(|| run(50_000_000))).collect();
+                        hs.into_iter().map(|h| h.join().unwrap_or(0.0)).sum::<f64>()
+                    })
                 })
-            })
-            .fold(0.0, f64::max);
-        println!("{{\"avx2_f64_1t\":{one:.1},\"avx2_f64_all\":{all:.1},\"threads\":{threads}}}");
+                .fold(0.0, f64::max);
+            fields.push(format!(
+                "\"{name}_f64_1t\":{one:.1},\"{name}_f64_all\":{all:.1}"
+            ));
+        }
+        println!(
+            "{{{},\"threads\":{threads},\"kernels\":\"{}\"}}",
+            fields.join(","),
+            KernelSet::best()
+        );
         Ok(())
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -200,7 +242,8 @@ fn run(args: &[String]) -> Res<()> {
             .join(",")
     };
     println!(
-        "{{\"threads\":{},\"models\":{},\"frames\":{frames},\"iters\":{iters},\"wall\":[{}],\"cpu\":[{}],\"wall_median\":{:.5},\"cpu_median\":{:.5},\"loglike\":{ll:.6}}}",
+        "{{\"kernels\":\"{}\",\"threads\":{},\"models\":{},\"frames\":{frames},\"iters\":{iters},\"wall\":[{}],\"cpu\":[{}],\"wall_median\":{:.5},\"cpu_median\":{:.5},\"loglike\":{ll:.6}}}",
+        cepstra_gmm::KernelSet::best(),
         rayon::current_num_threads(),
         pairs.len(),
         fmt(&wall),

@@ -1,7 +1,6 @@
 //! k-means: Lloyd iterations with k-means++ or random-points seeding, empty-cluster repair,
 //! seeded (ChaCha8) and deterministic for any thread count (fixed chunks, ordered reduction).
 
-use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -10,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::elem::Elem;
 use crate::error::{Error, Result};
+use crate::kernels::tile::{tile_gemm, TileOperands};
+use crate::kernels::Kernels;
 use crate::options::{KmeansInit, KmeansOptions};
 use crate::sched::par_chunks_ordered;
 
@@ -40,11 +41,23 @@ struct Assign {
     inertia: f64,
 }
 
+/// Nearest centre of every frame, with the per-cluster sums and counts of the frames assigned.
+/// Distances ‖x‖² + (‖c‖² − 2x·c): the second term for a block of frames and all centres at
+/// once, as the blocked GEMM [x, 1]·[−2Cᵀ; ‖c‖²] on the engine's f64 tile kernel (the diagonal
+/// E-step's shape), each element one FMA chain in a fixed order: the same bits for any thread
+/// count.
 fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
     let (n, d) = x.dim();
     let k = c.nrows();
-    let cflat: Vec<f64> = c.iter().cloned().collect();
-    let cnorm: Vec<f64> = c.outer_iter().map(|r| r.dot(&r)).collect();
+    let ks = Kernels::best();
+    let (k8, cols) = (k.next_multiple_of(8), d + 1);
+    let mut w = vec![0.0f64; cols * k8];
+    for (j, cj) in c.outer_iter().enumerate() {
+        for (i, &v) in cj.iter().enumerate() {
+            w[i * k8 + j] = -2.0 * v;
+        }
+        w[d * k8 + j] = cj.dot(&cj);
+    }
     let mut out = Assign {
         labels: Vec::with_capacity(n),
         dist: Vec::with_capacity(n),
@@ -57,12 +70,16 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
         CHUNK,
         |lo, hi| {
             let b = hi - lo;
-            let mut xb = vec![0.0f64; b * d];
+            let bp = b.next_multiple_of(4);
+            // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile).
+            let mut xb = vec![0.0f64; bp * cols];
+            let mut xn = Vec::with_capacity(b);
             for (bi, row) in x
                 .slice_axis(Axis(0), (lo..hi).into())
                 .outer_iter()
                 .enumerate()
             {
+                let dst = &mut xb[bi * cols..(bi + 1) * cols];
                 for (i, &v) in row.iter().enumerate() {
                     let v = v.to_f64();
                     if !v.is_finite() {
@@ -72,17 +89,28 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
                             value: v,
                         });
                     }
-                    xb[bi * d + i] = v;
+                    dst[i] = v;
                 }
+                dst[d] = 1.0;
+                xn.push(dst[..d].iter().map(|v| v * v).sum::<f64>());
             }
-            let mut dots = vec![0.0f64; b * k];
-            faer::linalg::matmul::matmul(
-                MatMut::from_row_major_slice_mut(&mut dots, b, k),
-                Accum::Replace,
-                MatRef::from_row_major_slice(&xb, b, d),
-                MatRef::from_row_major_slice(&cflat, k, d).transpose(),
-                1.0,
-                Par::Seq,
+            let mut dots = vec![0.0f64; bp * k8];
+            tile_gemm(
+                ks,
+                TileOperands {
+                    acc: &mut dots,
+                    ld: k8,
+                    a: &xb,
+                    a_rs: 1,
+                    a_cs: cols,
+                    b: &w,
+                    b_rs: k8,
+                    b_rows: None,
+                    depth: cols,
+                },
+                true,
+                bp / 4,
+                |_| k8 / 8,
             );
             let mut labels = Vec::with_capacity(b);
             let mut dist = Vec::with_capacity(b);
@@ -90,12 +118,11 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
             let mut counts = vec![0.0; k];
             let mut inertia = 0.0;
             for bi in 0..b {
-                let xr = &xb[bi * d..(bi + 1) * d];
-                let xn: f64 = xr.iter().map(|v| v * v).sum();
+                let xr = &xb[bi * cols..bi * cols + d];
                 let mut best = 0;
                 let mut bd = f64::INFINITY;
-                for j in 0..k {
-                    let dd = xn - 2.0 * dots[bi * k + j] + cnorm[j];
+                for (j, &dot) in dots[bi * k8..bi * k8 + k].iter().enumerate() {
+                    let dd = xn[bi] + dot;
                     if dd < bd {
                         bd = dd;
                         best = j;
@@ -106,8 +133,8 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
                 dist.push(bd);
                 inertia += bd;
                 counts[best] += 1.0;
-                for i in 0..d {
-                    sums[best * d + i] += xr[i];
+                for (s, &v) in sums[best * d..(best + 1) * d].iter_mut().zip(xr) {
+                    *s += v;
                 }
             }
             Ok((labels, dist, sums, counts, inertia))

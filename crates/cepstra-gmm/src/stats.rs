@@ -186,10 +186,25 @@ impl GmmStats {
                 }
             }
             SecondOrder::Full(s) => {
+                let d = x.len();
                 let mut m = s.index_axis_mut(Axis(0), c);
-                for (i, &vi) in x.iter().enumerate() {
-                    for (j, &vj) in x.iter().enumerate() {
-                        m[[i, j]] += w * vi * vj;
+                let m = m.as_slice_mut().expect("statistics are contiguous");
+                if w == 1.0 {
+                    // (1·x_i)·x_j = x_j·x_i exactly: the lower triangle, mirrored, gives the
+                    // bits of the full loop below in half the multiplications.
+                    for i in 0..d {
+                        for j in 0..i {
+                            let v = x[i] * x[j];
+                            m[i * d + j] += v;
+                            m[j * d + i] += v;
+                        }
+                        m[i * d + i] += x[i] * x[i];
+                    }
+                } else {
+                    for (i, &vi) in x.iter().enumerate() {
+                        for (j, &vj) in x.iter().enumerate() {
+                            m[i * d + j] += w * vi * vj;
+                        }
                     }
                 }
             }
