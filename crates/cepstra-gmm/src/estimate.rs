@@ -34,6 +34,75 @@ pub struct EstimateReport {
     pub messages: Vec<String>,
 }
 
+/// What the M-step does with one component ([`RemovalPolicy::fate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Enough data: re-estimated (then floored).
+    Update,
+    /// Too little data: removed.
+    Remove,
+    /// Too little data, not removed (removal off, or it is the last component): kept with its
+    /// old parameters and weight max(w, min weight).
+    KeepStarved,
+}
+
+/// Kaldi's removal policy (`MleDiagGmmUpdate` / `MleFullGmmUpdate`), shared by [`estimate`] and
+/// the Kaldi emulation ([`crate::estimate_kaldi`], which passes the thresholds rounded to float as
+/// Kaldi's options are): a component is updated when its occupancy and weight exceed the minima,
+/// otherwise removed (never the last one) when removal is on, otherwise kept starved.
+pub(crate) struct RemovalPolicy {
+    pub min_occupancy: f64,
+    pub min_weight: f64,
+    pub remove_low_count: bool,
+}
+
+impl RemovalPolicy {
+    /// The fate of component `c` (occupancy `occ`, weight `prob`, of `k`, dimension `d`), with
+    /// Kaldi's message in `report` and `c` added to `removed` or `report.kept_starved`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fate(
+        &self,
+        c: usize,
+        occ: f64,
+        prob: f64,
+        d: usize,
+        k: usize,
+        removed: &mut Vec<usize>,
+        report: &mut EstimateReport,
+    ) -> Fate {
+        if occ > self.min_occupancy && prob > self.min_weight {
+            Fate::Update
+        } else if self.remove_low_count && removed.len() < k - 1 {
+            report.messages.push(format!(
+                "Too little data - removing Gaussian (weight {prob:.6}, occupation count {occ:.6}, vector size {d})"
+            ));
+            removed.push(c);
+            Fate::Remove
+        } else {
+            report.messages.push(format!(
+                "Gaussian has too little data but not removing it: i = {c}, occ = {occ}, weight = {prob}"
+            ));
+            report.kept_starved.push(c);
+            Fate::KeepStarved
+        }
+    }
+}
+
+impl EstimateReport {
+    /// Adds the flooring summary (Kaldi's wording) and logs every message as a warning.
+    pub(crate) fn finish(&mut self) {
+        if self.floored_elements > 0 {
+            self.messages.push(format!(
+                "{} variances floored in {} Gaussians.",
+                self.floored_elements, self.floored_gaussians
+            ));
+        }
+        for m in &self.messages {
+            log::warn!("{m}");
+        }
+    }
+}
+
 /// Re-estimates `gmm` from `stats` (Kaldi's `gmm-global-est`/`fgmm-global-est`), applying the
 /// floors of `opts` in the order documented at [`EstimateOptions`], then mixing up if
 /// `opts.mix_up` exceeds the component count. Never returns a model with NaN: a covariance that
@@ -104,10 +173,16 @@ pub(crate) fn estimate_inner(
     let mut means = Array2::<f64>::zeros((k, d));
     let mut covs = Array3::<f64>::zeros((k, d, d));
     let mut remove = Vec::new();
+    let policy = RemovalPolicy {
+        min_occupancy: opts.min_gaussian_occupancy,
+        min_weight: opts.min_gaussian_weight,
+        remove_low_count: opts.remove_low_count_gaussians,
+    };
     for c in 0..k {
         let occ = stats.occupancy[c];
         let prob = occ / occ_sum;
-        if occ > opts.min_gaussian_occupancy && prob > opts.min_gaussian_weight {
+        let fate = policy.fate(c, occ, prob, d, k, &mut remove, &mut report);
+        if fate == Fate::Update {
             weights[c] = prob;
             let mean = stats.first.row(c).mapv(|v| v / occ);
             let mut cov = Array2::<f64>::zeros((d, d));
@@ -173,12 +248,7 @@ pub(crate) fn estimate_inner(
             }
             means.row_mut(c).assign(&mean);
             covs.index_axis_mut(Axis(0), c).assign(&cov);
-        } else if opts.remove_low_count_gaussians && remove.len() < k - 1 {
-            report.messages.push(format!(
-                "Too little data - removing Gaussian (weight {prob:.6}, occupation count {occ:.6}, vector size {d})"
-            ));
-            remove.push(c);
-        } else {
+        } else if fate == Fate::KeepStarved {
             let (Some(p), Some(pc)) = (prior, prior_covs.as_ref()) else {
                 return Err(Error::StarvedComponent {
                     component: c,
@@ -186,25 +256,13 @@ pub(crate) fn estimate_inner(
                     min: opts.min_gaussian_occupancy,
                 });
             };
-            report.messages.push(format!(
-                "Gaussian has too little data but not removing it: i = {c}, occ = {occ}, weight = {prob}"
-            ));
-            report.kept_starved.push(c);
             weights[c] = prob.max(opts.min_gaussian_weight);
             means.row_mut(c).assign(&p.means().row(c));
             covs.index_axis_mut(Axis(0), c)
                 .assign(&pc.index_axis(Axis(0), c));
         }
     }
-    if report.floored_elements > 0 {
-        report.messages.push(format!(
-            "{} variances floored in {} Gaussians.",
-            report.floored_elements, report.floored_gaussians
-        ));
-    }
-    for m in &report.messages {
-        log::warn!("{m}");
-    }
+    report.finish();
     report.removed = remove.clone();
     let keep: Vec<usize> = (0..k).filter(|c| !remove.contains(c)).collect();
     let mut weights = weights.select(Axis(0), &keep);
