@@ -176,7 +176,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let message = format!("{e:#}");
+            let message = common::render_error(&e);
             match pre.config_note(&message) {
                 Some(note) => eprintln!("ERROR (cepstra {program}) {message} ({note})"),
                 None => eprintln!("ERROR (cepstra {program}) {message}"),

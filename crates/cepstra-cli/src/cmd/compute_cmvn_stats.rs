@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use cepstra_feat::{acc_cmvn_stats, CmvnStats};
-use cepstra_io::table::{read_text_table, RandomAccessReader, SequentialReader, Writer};
+use cepstra_io::table::{read_text_table, RandomAccessReader, Writer};
 use ndarray::Array2;
 
 /// Compute cepstral mean and variance statistics (Kaldi's compute-cmvn-stats): a 2×(dim+1)
@@ -27,10 +27,9 @@ pub fn run(a: Args) -> Result<()> {
     let mut n = 0usize;
     match &a.spk2utt {
         None => {
-            for item in SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)? {
+            let mut table = crate::common::feature_table::FeatureTable::open(&a.feats_rspecifier)?;
+            while let Some(item) = table.next_good() {
                 let (utt, feats) = item?;
-                crate::common::ensure_finite(&feats)
-                    .map_err(|e| e.context(format!("utterance {utt}")))?;
                 let st = acc_cmvn_stats(feats.view(), None)
                     .with_context(|| format!("utterance {utt}"))?;
                 writer.write(&utt, st.as_array())?;

@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use cepstra_gmm::GmmStats;
-use cepstra_io::table::{RSpecifier, RandomAccessReader, SequentialReader};
-use ndarray::{Array1, Array2};
+use cepstra_io::table::{RSpecifier, RandomAccessReader};
+use ndarray::Array1;
 
 use crate::common::gmm_io::{
     check_update_flags, read_model, reject_gselect, show_avg_loglike, write_stats, Invocation,
@@ -55,7 +55,7 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
     let mut stats = GmmStats::for_model(&gmm);
     let (mut utts, mut frames) = (0usize, 0usize);
     let mut progress = crate::common::progress::Progress::new("utterances");
-    for item in SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)? {
+    for item in crate::common::feature_table::FeatureTable::open(&a.feats_rspecifier)? {
         let (key, feats) = match item {
             Ok(kv) => kv,
             Err(e) if permissive => {

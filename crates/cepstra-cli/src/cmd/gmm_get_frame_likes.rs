@@ -2,7 +2,7 @@
 //! --average (Kaldi's gmm-global-get-frame-likes).
 
 use anyhow::Result;
-use cepstra_io::table::{RSpecifier, SequentialReader, Writer};
+use cepstra_io::table::Writer;
 use ndarray::{Array1, Array2};
 
 use crate::common::gmm_io::{read_model, reject_gselect};
@@ -32,8 +32,8 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     reject_gselect(&a.gselect)?;
     let gmm = read_model(&a.model)?;
-    let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
-    let reader = SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)?;
+    let reader = crate::common::feature_table::FeatureTable::open(&a.feats_rspecifier)?;
+    let permissive = reader.permissive();
     let (mut total, mut frames) = (0.0f64, 0usize);
     if a.average {
         let mut w = Writer::<f32>::open(&a.likes_wspecifier)?;

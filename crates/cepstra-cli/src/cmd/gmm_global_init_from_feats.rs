@@ -5,8 +5,7 @@
 use anyhow::{Context, Result};
 use cepstra_gmm::kaldi_compat::{init_from_feats, FrameReservoir};
 use cepstra_gmm::InitFromFeatsOptions;
-use cepstra_io::table::{RSpecifier, SequentialReader};
-use ndarray::Array2;
+use cepstra_io::table::RSpecifier;
 
 use crate::common::gmm_io::{write_model, Invocation, ModelOutArgs};
 
@@ -38,7 +37,7 @@ pub fn run(mut a: Args, inv: &Invocation) -> Result<()> {
     let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
     log::info!("Reading features (will keep {} frames.)", a.opts.num_frames);
     let mut sample = FrameReservoir::new(a.opts.num_frames, a.opts.srand)?;
-    for item in SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)? {
+    for item in crate::common::feature_table::FeatureTable::open(&a.feats_rspecifier)? {
         let (key, feats) = match item {
             Ok(kv) => kv,
             Err(e) if permissive => {

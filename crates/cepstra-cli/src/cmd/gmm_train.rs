@@ -1,9 +1,8 @@
 //! `cepstra gmm-train`: initialisation and EM for one model, all in one.
 
+use crate::common::feature_table::FeatureTable;
 use anyhow::{Context, Result};
 use cepstra_gmm::{fit, fit_streaming, init_gmm, FitOptions};
-use cepstra_io::table::SequentialReader;
-use ndarray::Array2;
 
 use crate::common::gmm_io::{read_all_frames, read_model, write_model, ModelOutArgs};
 
@@ -43,7 +42,8 @@ pub fn run(a: Args) -> Result<()> {
             None => {
                 let mut mats = Vec::new();
                 let mut n = 0;
-                for item in SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)? {
+                let mut table = FeatureTable::open(&a.feats_rspecifier)?;
+                while let Some(item) = table.next_good() {
                     let (_, m) = item?;
                     n += m.nrows();
                     mats.push(m);
@@ -59,10 +59,10 @@ pub fn run(a: Args) -> Result<()> {
         };
         let spec = a.feats_rspecifier.clone();
         fit_streaming(init, &a.opts, |sink| {
-            for item in SequentialReader::<Array2<f32>>::open(&spec)
-                .map_err(|e| cepstra_gmm::Error::NoData(e.to_string()))?
-            {
-                let (_, m) = item.map_err(|e| cepstra_gmm::Error::NoData(e.to_string()))?;
+            let mut table = FeatureTable::open(&spec)
+                .map_err(|e| cepstra_gmm::Error::NoData(format!("{e:#}")))?;
+            while let Some(item) = table.next_good() {
+                let (_, m) = item.map_err(|e| cepstra_gmm::Error::NoData(format!("{e:#}")))?;
                 sink(m.view())?;
             }
             Ok(())

@@ -9,7 +9,7 @@ use cepstra_feat::{
     CmvnMode, FbankOptions, FeatureOptions, FrontEnd, FrontEndOptions, MfccOptions,
 };
 use cepstra_gmm::FitOptions;
-use cepstra_io::table::{read_text_table, RSpecifier, SequentialReader};
+use cepstra_io::table::read_text_table;
 use cepstra_train::{ClassOverrides, Criterion, ModelSet, Overrides, TrainOptions, TrainingData};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, FromArgMatches};
@@ -198,16 +198,11 @@ pub fn log_summary(set: &ModelSet) {
 
 /// Reads every utterance of a feature table (permissive rspecifiers skip unreadable ones).
 pub fn read_features(rspecifier: &str) -> Result<Vec<(String, Array2<f32>)>> {
-    let permissive = RSpecifier::parse(rspecifier)?.permissive;
-    let reader = SequentialReader::<Array2<f32>>::open(rspecifier)?;
+    let mut table = crate::common::feature_table::FeatureTable::open(rspecifier)?;
     let mut progress = Progress::new("utterances read");
     let mut out = Vec::new();
-    for item in reader {
-        match item {
-            Ok(kv) => out.push(kv),
-            Err(e) if permissive => log::warn!("{e} (skipped)"),
-            Err(e) => return Err(e.into()),
-        }
+    while let Some(item) = table.next_good() {
+        out.push(item?);
         progress.inc(1);
     }
     progress.finish();

@@ -9,7 +9,6 @@
 use anyhow::{bail, Result};
 use cepstra_gmm::io::{ModelFormat, StatsFormat};
 use cepstra_gmm::{EstimateOptions, Gmm, GmmStats};
-use cepstra_io::table::SequentialReader;
 use ndarray::{concatenate, Array2, Axis};
 
 /// How a model is written: `--format=json|kaldi`, `--binary` for Kaldi.
@@ -231,8 +230,7 @@ pub fn write_stats(stats: &GmmStats, name: &str, how: &StatsOutArgs) -> Result<(
 pub fn read_all_frames(rspecifier: &str) -> Result<(Array2<f32>, usize)> {
     let mut mats = Vec::new();
     let mut dim = None;
-    for item in SequentialReader::<Array2<f32>>::open(rspecifier)? {
-        let (key, m) = item?;
+    for (key, m) in crate::common::feature_table::FeatureTable::open(rspecifier)?.read_all()? {
         match dim {
             None => dim = Some(m.ncols()),
             Some(d) if d != m.ncols() => bail!(

@@ -2,6 +2,7 @@
 //! logging.
 
 pub mod args;
+pub mod feature_table;
 pub mod features;
 pub mod gmm_io;
 pub mod parallel;
@@ -50,6 +51,23 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
+/// An error and its causes as one line, `outer: cause: …`, each text once: a cause whose text an
+/// outer message already includes (a library error that prints its `source`) is not repeated.
+pub fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Fails when a feature matrix holds NaN or infinity, naming the frame and column.
 pub fn ensure_finite(feats: &ndarray::Array2<f32>) -> anyhow::Result<()> {
     if let Some((i, v)) = feats.iter().enumerate().find(|(_, v)| !v.is_finite()) {
@@ -61,4 +79,17 @@ pub fn ensure_finite(feats: &ndarray::Array2<f32>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn render_error_names_each_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e =
+            anyhow::Error::new(cepstra_io::Error::io("m.json", io)).context("reading the model");
+        let text = super::render_error(&e);
+        assert_eq!(text.matches("not found").count(), 1, "{text}");
+        assert!(text.starts_with("reading the model: m.json: "), "{text}");
+    }
 }

@@ -70,14 +70,14 @@ where
 
 /// Whether the message of `e` names the utterance `key` already.
 fn names_utterance(key: &str, e: &anyhow::Error) -> bool {
-    format!("{e:#}").contains(&format!("utterance {key}"))
+    super::render_error(e).contains(&format!("utterance {key}"))
 }
 
 /// `utterance K: error`, unless the error names the utterance already.
 fn name_utterance(key: &str, e: &anyhow::Error) -> String {
     if names_utterance(key, e) {
-        format!("{e:#}")
+        super::render_error(e)
     } else {
-        format!("utterance {key}: {e:#}")
+        format!("utterance {key}: {}", super::render_error(e))
     }
 }
