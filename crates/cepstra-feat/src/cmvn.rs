@@ -234,6 +234,135 @@ pub fn apply_cmvn(
     Ok(())
 }
 
+/// Options of `apply-cmvn` (Kaldi's, same defaults): normalise means (and variances), or undo
+/// a normalisation.
+///
+/// ```
+/// use cepstra_feat::{acc_cmvn_stats, ApplyCmvnOptions};
+/// use ndarray::array;
+/// let mut feats = array![[1.0f32, 10.0], [3.0, 30.0]];
+/// let stats = acc_cmvn_stats(feats.view(), None)?;
+/// let opts = ApplyCmvnOptions { norm_vars: true, ..Default::default() };
+/// opts.validate()?;
+/// opts.apply(&stats, feats.view_mut())?;
+/// assert_eq!(feats, array![[-1.0f32, -1.0], [1.0, 1.0]]);
+/// assert!(ApplyCmvnOptions { norm_means: false, norm_vars: true, reverse: false }.validate().is_err());
+/// # Ok::<(), cepstra_feat::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct ApplyCmvnOptions {
+    /// Normalise means
+    #[cfg_attr(feature = "clap", arg(long = "norm-means", default_value_t = true, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
+    pub norm_means: bool,
+    /// Normalise variances
+    #[cfg_attr(feature = "clap", arg(long = "norm-vars", default_value_t = false, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
+    pub norm_vars: bool,
+    /// Undo a previous normalisation with the same statistics
+    #[cfg_attr(feature = "clap", arg(long = "reverse", default_value_t = false, action = clap::ArgAction::Set,
+        num_args = 0..=1, default_missing_value = "true", value_name = "BOOL"))]
+    pub reverse: bool,
+}
+
+impl Default for ApplyCmvnOptions {
+    /// Kaldi's: `--norm-means=true --norm-vars=false --reverse=false`.
+    fn default() -> Self {
+        Self {
+            norm_means: true,
+            norm_vars: false,
+            reverse: false,
+        }
+    }
+}
+
+impl ApplyCmvnOptions {
+    /// Checks the combination.
+    ///
+    /// # Errors
+    /// [`Error::CmvnOptions`] for variance normalisation without mean normalisation.
+    pub fn validate(&self) -> Result<()> {
+        if self.norm_vars && !self.norm_means {
+            return Err(Error::CmvnOptions);
+        }
+        Ok(())
+    }
+
+    /// Applies the options to `feats` with `stats`: [`apply_cmvn`] or, with `reverse`,
+    /// [`apply_cmvn_reverse`]; nothing without `norm_means`.
+    ///
+    /// # Errors
+    /// As [`apply_cmvn`].
+    pub fn apply(&self, stats: &CmvnStats, feats: ArrayViewMut2<'_, f32>) -> Result<()> {
+        match (self.norm_means, self.reverse) {
+            (false, _) => Ok(()),
+            (true, false) => apply_cmvn(stats, feats, self.norm_vars),
+            (true, true) => apply_cmvn_reverse(stats, feats, self.norm_vars),
+        }
+    }
+}
+
+/// Where `apply-cmvn` takes an utterance's statistics from (Kaldi's apply-cmvn argument forms).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmvnSource {
+    /// No statistics given: each utterance's own (per-utterance normalisation).
+    PerUtterance,
+    /// One statistics matrix (a file) for every utterance.
+    Global(CmvnStats),
+    /// A table keyed by utterance, or by speaker through `utt2spk`.
+    Table {
+        /// Utterance → speaker (`--utt2spk`), when the table is per speaker.
+        utt2spk: Option<std::collections::HashMap<String, String>>,
+    },
+}
+
+/// The statistics [`CmvnSource::select`] chose for an utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmvnChoice<'a> {
+    /// These statistics.
+    Stats(std::borrow::Cow<'a, CmvnStats>),
+    /// The table entry with this key (the caller reads the table).
+    Key(&'a str),
+}
+
+impl CmvnSource {
+    /// The statistics of utterance `utt` (features `feats`): its own, the global ones, or the key
+    /// to look up in the table.
+    ///
+    /// # Errors
+    /// [`Error::CmvnNoSpeaker`] when `utt` is not in `utt2spk`.
+    ///
+    /// ```
+    /// use cepstra_feat::{CmvnChoice, CmvnSource};
+    /// use ndarray::array;
+    /// let utt2spk = [("u1".to_string(), "spk".to_string())].into_iter().collect();
+    /// let source = CmvnSource::Table { utt2spk: Some(utt2spk) };
+    /// let feats = array![[1.0f32]];
+    /// assert_eq!(source.select("u1", feats.view())?, CmvnChoice::Key("spk"));
+    /// assert!(source.select("u2", feats.view()).is_err());
+    /// # Ok::<(), cepstra_feat::Error>(())
+    /// ```
+    pub fn select<'a>(
+        &'a self,
+        utt: &'a str,
+        feats: ArrayView2<'_, f32>,
+    ) -> Result<CmvnChoice<'a>> {
+        Ok(match self {
+            CmvnSource::PerUtterance => {
+                CmvnChoice::Stats(std::borrow::Cow::Owned(acc_cmvn_stats(feats, None)?))
+            }
+            CmvnSource::Global(s) => CmvnChoice::Stats(std::borrow::Cow::Borrowed(s)),
+            CmvnSource::Table { utt2spk: None } => CmvnChoice::Key(utt),
+            CmvnSource::Table { utt2spk: Some(map) } => {
+                CmvnChoice::Key(map.get(utt).ok_or_else(|| Error::CmvnNoSpeaker {
+                    utt: utt.to_string(),
+                })?)
+            }
+        })
+    }
+}
+
 /// Undoes [`apply_cmvn`] (Kaldi's `ApplyCmvnReverse`, `apply-cmvn --reverse`): gives
 /// zero-mean (unit-variance with `norm_vars`) input the mean (and variance) of `stats`.
 ///

@@ -172,6 +172,76 @@ pub enum Error {
         /// The option that would allow resampling (`--allow-downsample` or `--allow-upsample`).
         option: &'static str,
     },
+    /// `apply-cmvn` options that do not go together.
+    #[error("--norm-vars=true needs --norm-means=true")]
+    CmvnOptions,
+    /// An utterance without a speaker in `--utt2spk`.
+    #[error("utterance {utt} is not in --utt2spk")]
+    CmvnNoSpeaker {
+        /// The utterance.
+        utt: String,
+    },
+    /// A feature matrix holds NaN or infinity.
+    #[error(
+        "non-finite value {value} at frame {frame}, column {column} (fix the features upstream)"
+    )]
+    NonFiniteFeature {
+        /// Frame of the first bad value.
+        frame: usize,
+        /// Its column.
+        column: usize,
+        /// The value.
+        value: f32,
+    },
+    /// Two feature matrices compared have different shapes.
+    #[error("utterance {utt}: {rows}x{cols} vs {ref_rows}x{ref_cols} (frame counts or dimensions differ)")]
+    CompareShape {
+        /// The utterance.
+        utt: String,
+        /// Frames of the checked features.
+        rows: usize,
+        /// Their dimension.
+        cols: usize,
+        /// Frames of the reference.
+        ref_rows: usize,
+        /// Its dimension.
+        ref_cols: usize,
+    },
+    /// Column groups that do not add up to the feature dimension.
+    #[error("--groups {groups:?} do not add up to the dimension {dim}")]
+    CompareGroups {
+        /// The group widths.
+        groups: Vec<usize>,
+        /// The feature dimension.
+        dim: usize,
+    },
+    /// Nothing was compared.
+    #[error("no utterances to compare")]
+    CompareNothing,
+    /// The largest relative difference exceeds the tolerance.
+    #[error("max relative difference {max:.3e} exceeds --tolerance={tolerance}")]
+    CompareTolerance {
+        /// The largest |a − b| / max(1, |b|).
+        max: f64,
+        /// The tolerance.
+        tolerance: f64,
+    },
+    /// `--max-mean-diff` with a number of values other than the number of groups.
+    #[error("--max-mean-diff needs {groups} values (one per group)")]
+    CompareMeanDiffCount {
+        /// Number of column groups.
+        groups: usize,
+    },
+    /// A group's mean absolute difference exceeds its limit.
+    #[error("group {group} mean |diff| {mean:.4} exceeds {limit}")]
+    CompareMeanDiff {
+        /// The group (1-based).
+        group: usize,
+        /// Its mean |a − b|.
+        mean: f64,
+        /// The limit.
+        limit: f64,
+    },
     /// Resampling between two rates is impossible.
     #[error("cannot resample from {from} Hz to {to} Hz: {reason}")]
     Resample {

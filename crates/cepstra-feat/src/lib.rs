@@ -53,6 +53,7 @@
 //! ```
 
 mod cmvn;
+mod compare;
 mod compute;
 mod deltas;
 mod dither;
@@ -66,7 +67,11 @@ mod options;
 mod resample;
 mod window;
 
-pub use cmvn::{acc_cmvn_stats, apply_cmvn, apply_cmvn_reverse, CmvnStats};
+pub use cmvn::{
+    acc_cmvn_stats, apply_cmvn, apply_cmvn_reverse, ApplyCmvnOptions, CmvnChoice, CmvnSource,
+    CmvnStats,
+};
+pub use compare::{check_finite, FeatureDiff};
 pub use compute::{utterance_seed, FeatureComputer, Scratch};
 pub use deltas::{compute_deltas, DeltaFeatures};
 pub use dither::DitherNoise;
@@ -100,6 +105,9 @@ mod tests {
         assert_send_sync::<FeatureWindowFunction>();
         assert_send_sync::<DeltaFeatures>();
         assert_send_sync::<CmvnStats>();
+        assert_send_sync::<FeatureDiff>();
+        assert_send_sync::<ApplyCmvnOptions>();
+        assert_send_sync::<CmvnSource>();
         assert_send_sync::<Error>();
         assert_send_sync::<MfccOptions>();
         assert_send_sync::<FbankOptions>();

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use anyhow::{bail, Context, Result};
+use cepstra_feat::FeatureDiff;
 use cepstra_io::table::SequentialReader;
 use ndarray::Array2;
 
@@ -31,51 +32,13 @@ pub struct Args {
     rspecifier2: String,
 }
 
-/// Running totals of the differences.
-#[derive(Default)]
-struct Diff {
-    max_abs: f64,
-    max_scaled: f64,
-    worst: String,
-    group_sums: Vec<f64>,
-    group_counts: Vec<usize>,
-    frames: usize,
-    utts: usize,
-}
-
-impl Diff {
-    fn add(&mut self, key: &str, a: &Array2<f32>, b: &Array2<f32>, groups: &[usize]) {
-        for (ra, rb) in a.rows().into_iter().zip(b.rows()) {
-            let mut col = 0;
-            for (g, &width) in groups.iter().enumerate() {
-                for j in col..col + width {
-                    let (x, y) = (ra[j] as f64, rb[j] as f64);
-                    let d = (x - y).abs();
-                    self.group_sums[g] += d;
-                    self.group_counts[g] += 1;
-                    self.max_abs = self.max_abs.max(d);
-                    let scaled = d / y.abs().max(1.0);
-                    if scaled > self.max_scaled {
-                        self.max_scaled = scaled;
-                        self.worst = key.to_string();
-                    }
-                }
-                col += width;
-            }
-        }
-        self.frames += a.nrows();
-        self.utts += 1;
-    }
-}
-
 pub fn run(a: Args) -> Result<()> {
     let mut reference: HashMap<String, Array2<f32>> = HashMap::new();
     for item in SequentialReader::<Array2<f32>>::open(&a.rspecifier2)? {
         let (k, m) = item?;
         reference.insert(k, m);
     }
-    let mut diff = Diff::default();
-    let mut groups = a.groups.clone();
+    let mut diff = FeatureDiff::new(a.groups.clone());
     for item in SequentialReader::<Array2<f32>>::open(&a.rspecifier1)? {
         let (key, m) = item?;
         let r = reference.remove(&key).with_context(|| {
@@ -84,30 +47,7 @@ pub fn run(a: Args) -> Result<()> {
                 a.rspecifier1, a.rspecifier2
             )
         })?;
-        if m.dim() != r.dim() {
-            bail!(
-                "utterance {key}: {}x{} vs {}x{} (frame counts or dimensions differ)",
-                m.nrows(),
-                m.ncols(),
-                r.nrows(),
-                r.ncols()
-            );
-        }
-        if groups.is_empty() {
-            groups = vec![m.ncols()];
-        }
-        if groups.iter().sum::<usize>() != m.ncols() {
-            bail!(
-                "--groups {:?} do not add up to the dimension {}",
-                groups,
-                m.ncols()
-            );
-        }
-        if diff.group_sums.is_empty() {
-            diff.group_sums = vec![0.0; groups.len()];
-            diff.group_counts = vec![0; groups.len()];
-        }
-        diff.add(&key, &m, &r, &groups);
+        diff.add(&key, m.view(), r.view())?;
     }
     if let Some(k) = reference.keys().next() {
         bail!(
@@ -117,44 +57,9 @@ pub fn run(a: Args) -> Result<()> {
             a.rspecifier1
         );
     }
-    if diff.utts == 0 {
-        bail!("no utterances to compare");
+    if diff.num_utts() > 0 {
+        println!("{}", diff.summary());
     }
-    let means: Vec<f64> = diff
-        .group_sums
-        .iter()
-        .zip(&diff.group_counts)
-        .map(|(s, &c)| s / c.max(1) as f64)
-        .collect();
-    let mean_text: Vec<String> = means.iter().map(|m| format!("{m:.4}")).collect();
-    println!(
-        "utterances {} frames {} max|diff| {:.3e} max|diff|/max(1,|ref|) {:.3e} (utterance {}) mean|diff| per group {}",
-        diff.utts,
-        diff.frames,
-        diff.max_abs,
-        diff.max_scaled,
-        diff.worst,
-        mean_text.join(" / ")
-    );
-    if a.tolerance > 0.0 && diff.max_scaled > a.tolerance {
-        bail!(
-            "max relative difference {:.3e} exceeds --tolerance={}",
-            diff.max_scaled,
-            a.tolerance
-        );
-    }
-    if !a.max_mean_diff.is_empty() {
-        if a.max_mean_diff.len() != means.len() {
-            bail!(
-                "--max-mean-diff needs {} values (one per group)",
-                means.len()
-            );
-        }
-        for (g, (m, lim)) in means.iter().zip(&a.max_mean_diff).enumerate() {
-            if m > lim {
-                bail!("group {} mean |diff| {m:.4} exceeds {lim}", g + 1);
-            }
-        }
-    }
+    diff.check(a.tolerance, &a.max_mean_diff)?;
     Ok(())
 }
