@@ -1,0 +1,326 @@
+//! The HMM trainer and scorer from the command line: train-hmms = init-hmms + acc-hmms (jobs) +
+//! est-hmms bytes, align-hmms tables, hmm-info, hmm-copy --format=htk|json, classify with an
+//! HMM set or MMF (--score viterbi|forward), bad inputs.
+
+// Helpers outside #[test] functions may unwrap too: a panic is the failure report we want.
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "cli/util.rs"]
+mod util;
+
+use std::path::Path;
+
+use ndarray::Array2;
+use util::{ok, run, write_table};
+
+/// Class c's utterance: three segments with means ±(c+1)·{0, 2, 4} (dim 2), deterministic noise.
+fn utt(c: usize, u: usize, frames: usize) -> Array2<f32> {
+    let mut state = (c * 1000 + u * 7 + 1) as u32;
+    Array2::from_shape_fn((frames, 2), |(t, j)| {
+        state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+        let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+        let seg = (t * 3 / frames) as f32 * 2.0 * (c + 1) as f32;
+        (if j == 0 { seg } else { -seg }) + 0.8 * noise
+    })
+}
+
+const LABELS: [&str; 3] = ["one", "three", "two"];
+
+/// `name.ark` and `name.text` with `n` utterances per class; with `short`, one utterance of
+/// 2 frames in class "two".
+fn make_set(dir: &Path, name: &str, n: usize, offset: usize, short: bool) {
+    let mut entries = Vec::new();
+    let mut text = String::new();
+    for (c, l) in LABELS.iter().enumerate() {
+        for u in 0..n {
+            let id = format!("{name}_{l}_{u:02}");
+            let t = if short && c == 2 && u == 0 {
+                2
+            } else {
+                18 + (u * 5) % 13
+            };
+            entries.push((id.clone(), utt(c, u + offset, t)));
+            text.push_str(&format!("{id} {l}\n"));
+        }
+    }
+    let refs: Vec<(&str, Array2<f32>)> = entries
+        .iter()
+        .map(|(k, m)| (k.as_str(), m.clone()))
+        .collect();
+    write_table(
+        &format!("ark:{}", dir.join(format!("{name}.ark")).display()),
+        &refs,
+    );
+    std::fs::write(dir.join(format!("{name}.text")), text).unwrap();
+}
+
+/// Splits train.ark/train.text into `nj` jobs (utterance i to job i % nj).
+fn split(dir: &Path, nj: usize) {
+    let text = std::fs::read_to_string(dir.join("train.text")).unwrap();
+    let table = util::read_table(&format!("ark:{}", dir.join("train.ark").display()));
+    for job in 0..nj {
+        let t: String = text
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| i % nj == job)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.join(format!("split{nj}.{}.text", job + 1)), t).unwrap();
+        let e: Vec<(&str, Array2<f32>)> = table
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % nj == job)
+            .map(|(_, (k, m))| (k.as_str(), m.clone()))
+            .collect();
+        write_table(
+            &format!(
+                "ark:{}",
+                dir.join(format!("split{nj}.{}.ark", job + 1)).display()
+            ),
+            &e,
+        );
+    }
+}
+
+const OPTS: [&str; 5] = [
+    "--num-states=3",
+    "--num-gauss=2",
+    "--num-iters=3",
+    "--mix-up-at=2",
+    "--min-gaussian-occupancy=1",
+];
+
+fn setup() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    make_set(d.path(), "train", 10, 0, true);
+    make_set(d.path(), "test", 5, 100, false);
+    d
+}
+
+#[test]
+fn train_hmms_equals_the_job_path_for_any_nj() {
+    let d = setup();
+    let p = d.path();
+    for mode in ["baum-welch", "viterbi"] {
+        let mode_opt = format!("--mode={mode}");
+        let mut args = vec!["train-hmms", mode_opt.as_str()];
+        args.extend(OPTS);
+        args.extend(["ark:train.ark", "train.text", "all.mdl"]);
+        let out = run(p, &args);
+        assert!(out.status.success());
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            log.contains("'train_two_00'") && log.contains("skipped"),
+            "the too-short utterance is named: {log}"
+        );
+        for nj in [1, 3] {
+            split(p, nj);
+            let mut args = vec!["init-hmms", mode_opt.as_str()];
+            args.extend(OPTS);
+            args.extend(["ark:train.ark", "train.text", "0.mdl"]);
+            ok(p, &args);
+            for x in 0..3 {
+                let mut accs = Vec::new();
+                for job in (1..=nj).rev() {
+                    let acc = format!("{x}.{job}.acc");
+                    let out = util::cepstra()
+                        .current_dir(p)
+                        .env("RAYON_NUM_THREADS", job.to_string())
+                        .args([
+                            "acc-hmms",
+                            &format!("{x}.mdl"),
+                            &format!("ark:split{nj}.{job}.ark"),
+                            &format!("split{nj}.{job}.text"),
+                            &acc,
+                        ])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    accs.push(acc);
+                }
+                let mut args = vec!["est-hmms".to_string(), format!("{x}.mdl")];
+                args.extend(accs);
+                args.push(format!("{}.mdl", x + 1));
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                ok(p, &args);
+            }
+            assert_eq!(
+                std::fs::read(p.join("3.mdl")).unwrap(),
+                std::fs::read(p.join("all.mdl")).unwrap(),
+                "{mode}, {nj} jobs: not the bytes of train-hmms"
+            );
+        }
+    }
+}
+
+#[test]
+fn classify_align_info_and_copy() {
+    let d = setup();
+    let p = d.path();
+    let mut args = vec!["train-hmms"];
+    args.extend(OPTS);
+    args.extend(["ark:train.ark", "train.text", "final.mdl"]);
+    ok(p, &args);
+    let reference = std::fs::read_to_string(p.join("test.text")).unwrap();
+    for score in ["viterbi", "forward"] {
+        let s = format!("--score={score}");
+        ok(
+            p,
+            &[
+                "classify",
+                &s,
+                "final.mdl",
+                "ark:test.ark",
+                "scores.tsv",
+                "hyp.txt",
+            ],
+        );
+        assert_eq!(
+            std::fs::read_to_string(p.join("hyp.txt")).unwrap(),
+            reference
+        );
+    }
+    let forward = std::fs::read_to_string(p.join("scores.tsv")).unwrap();
+    assert!(forward.starts_with("utt\tone\tthree\ttwo\n"));
+    // HTK MMF: written, read by hmm-copy back to the same JSON, scored by classify the same.
+    ok(p, &["hmm-copy", "--format=htk", "final.mdl", "hmmdefs"]);
+    let mmf = std::fs::read_to_string(p.join("hmmdefs")).unwrap();
+    assert!(mmf.starts_with("~o\n<STREAMINFO> 1 2\n<VECSIZE> 2<NULLD><USER><DIAGC>\n~h \"one\"\n"));
+    ok(p, &["hmm-copy", "--format=htk", "hmmdefs", "hmmdefs2"]);
+    assert_eq!(std::fs::read_to_string(p.join("hmmdefs2")).unwrap(), mmf);
+    ok(
+        p,
+        &[
+            "classify",
+            "hmmdefs",
+            "ark:test.ark",
+            "scores2.tsv",
+            "hyp2.txt",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("hyp2.txt")).unwrap(),
+        reference
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("scores2.tsv")).unwrap(),
+        forward
+    );
+    // hmm-info: one line per class.
+    let out = run(p, &["hmm-info", "final.mdl"]);
+    let info = String::from_utf8(out.stdout).unwrap();
+    assert!(info.starts_with("HMM set: 3 classes, feature dimension 2, 3 training passes done\n"));
+    assert!(info.contains("\ntwo\t3\t2,2,2\t3\t9\t"), "{info}");
+    // align-hmms: ark,t: gives `utt 0 0 … 2 ` lines, sorted, the short one left out.
+    let out = run(
+        p,
+        &[
+            "align-hmms",
+            "--durations=dur.tsv",
+            "final.mdl",
+            "ark:train.ark",
+            "train.text",
+            "ark,t:ali.txt",
+        ],
+    );
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("'train_two_00'"), "{log}");
+    let ali = std::fs::read_to_string(p.join("ali.txt")).unwrap();
+    assert_eq!(ali.lines().count(), 29);
+    let first = ali.lines().next().unwrap();
+    assert!(first.starts_with("train_one_00 0 0 "), "{first}");
+    assert!(first.ends_with(" 2 "), "{first}");
+    let states: Vec<usize> = first
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(states.len(), 18);
+    assert!(states.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1));
+    let dur = std::fs::read_to_string(p.join("dur.tsv")).unwrap();
+    assert!(dur.starts_with("class\tstate\tutterances\tmean_frames\t"));
+    assert!(dur.contains("\ntwo\t1\t9\t"), "{dur}");
+    // Binary alignments read back as the same table.
+    ok(
+        p,
+        &[
+            "align-hmms",
+            "final.mdl",
+            "ark:train.ark",
+            "train.text",
+            "ark:ali.ark",
+        ],
+    );
+    assert!(std::fs::read(p.join("ali.ark"))
+        .unwrap()
+        .starts_with(b"train_one_00 \0B"));
+}
+
+#[test]
+fn bad_inputs_fail_clearly_and_write_nothing() {
+    let d = setup();
+    let p = d.path();
+    // An utterance no class can explain: a clear error naming it, no output.
+    make_set(p, "tiny", 1, 0, false);
+    let tiny: Vec<(&str, Array2<f32>)> = vec![("u_short", utt(0, 0, 2))];
+    write_table(&format!("ark:{}", p.join("tiny.ark").display()), &tiny);
+    let mut args = vec!["train-hmms"];
+    args.extend(OPTS);
+    args.extend(["ark:train.ark", "train.text", "final.mdl"]);
+    ok(p, &args);
+    let out = run(
+        p,
+        &["classify", "final.mdl", "ark:tiny.ark", "s.tsv", "h.txt"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'u_short'") && err.contains("cannot be explained"),
+        "{err}"
+    );
+    assert!(!p.join("s.tsv").exists() && !p.join("h.txt").exists());
+    // A bad MMF: file and line.
+    std::fs::write(
+        p.join("bad.mmf"),
+        "~o <VECSIZE> 2 <USER>\n~h \"x\"\n<BEGINHMM>\n<NUMSTATES> 3\n<STATE> 2\n<MEAN> 2 0 zero\n",
+    )
+    .unwrap();
+    let out = run(p, &["hmm-info", "bad.mmf"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.mmf:6: a mean value must be a finite number"),
+        "{err}"
+    );
+    // Statistics of another pass.
+    let mut args = vec!["init-hmms"];
+    args.extend(OPTS);
+    args.extend(["ark:train.ark", "train.text", "0.mdl"]);
+    ok(p, &args);
+    ok(
+        p,
+        &["acc-hmms", "0.mdl", "ark:train.ark", "train.text", "0.acc"],
+    );
+    let out = run(p, &["est-hmms", "final.mdl", "0.acc", "x.mdl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another model set"));
+    assert!(!p.join("x.mdl").exists());
+    // A usage error exits 2.
+    let out = run(
+        p,
+        &[
+            "train-hmms",
+            "--mode=sideways",
+            "ark:train.ark",
+            "train.text",
+            "y.mdl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
