@@ -172,6 +172,12 @@ fn main() -> ExitCode {
             .unwrap_or_default()
     };
     let inv = common::gmm_io::Invocation::new(&called, sub_matches);
+    if let Some(sub) = Cli::command().find_subcommand(&called) {
+        if let Err(e) = common::check_output_args(sub, sub_matches) {
+            eprintln!("ERROR (cepstra {program}) {}", common::render_error(&e));
+            return ExitCode::FAILURE;
+        }
+    }
     match dispatch(cli.command, &inv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,

@@ -114,5 +114,30 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// The 1-based line and byte column of the first invalid UTF-8 byte of a file's text.
+pub(crate) fn utf8_error_position(e: &std::string::FromUtf8Error) -> (usize, usize) {
+    let at = e.utf8_error().valid_up_to();
+    let before = &e.as_bytes()[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = at
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    (line, column)
+}
+
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utf8_error_position_is_line_and_column() {
+        let e = String::from_utf8(b"a 1\nb 2\nc \xff\n".to_vec()).unwrap_err();
+        assert_eq!(super::utf8_error_position(&e), (3, 3));
+        let e = String::from_utf8(b"\xfe".to_vec()).unwrap_err();
+        assert_eq!(super::utf8_error_position(&e), (1, 1));
+    }
+}

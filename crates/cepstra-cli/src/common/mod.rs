@@ -68,6 +68,28 @@ pub fn render_error(e: &anyhow::Error) -> String {
     out
 }
 
+/// Checks, before any work, every output file argument of a subcommand (positional or option
+/// whose name ends in `_out` or `_wxfilename`, the convention of `cmd/*.rs`): a missing
+/// directory or a directory given as a file is reported at once, not after training.
+/// Table wspecifiers need no check: their writers open at the start.
+pub fn check_output_args(sub: &clap::Command, matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    for arg in sub.get_arguments() {
+        let id = arg.get_id().as_str();
+        if !(id.ends_with("_out") || id.ends_with("_wxfilename")) {
+            continue;
+        }
+        let Ok(Some(values)) = matches.try_get_raw(id) else {
+            continue;
+        };
+        for v in values {
+            if let Some(name) = v.to_str() {
+                cepstra_io::filename::check_output(name)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fails when a feature matrix holds NaN or infinity, naming the frame and column.
 pub fn ensure_finite(feats: &ndarray::Array2<f32>) -> anyhow::Result<()> {
     if let Some((i, v)) = feats.iter().enumerate().find(|(_, v)| !v.is_finite()) {
