@@ -7,7 +7,7 @@ use cepstra_feat::FrontEndOptions;
 use cepstra_hmm::{HmmSet, ScoreMode};
 use cepstra_io::filename::Input;
 use cepstra_io::table::{RSpecifier, SequentialReader};
-use cepstra_score::classify::{classify_utterance, ClassScorer, Classification, ClassifyOptions};
+use cepstra_score::classify::{classify_utterances, ClassScorer, Classification, ClassifyOptions};
 use cepstra_train::ModelSet;
 
 use super::train_classes::FrontEndArgs;
@@ -121,21 +121,49 @@ fn classify_with<M: ClassScorer>(
     }
     let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
     let reader = SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)?;
+    // Utterances are scored in batches of about BATCH_FRAMES frames: each class scores a whole
+    // batch in one pass (a GMM is prepared once per class and batch, not per utterance).
+    const BATCH_FRAMES: usize = 1 << 16;
     let mut results = Vec::new();
+    let mut batch: Vec<(String, Array2<f32>)> = Vec::new();
+    let (mut frames, mut skipped) = (0, 0);
+    let mut flush = |batch: &mut Vec<(String, Array2<f32>)>| -> Result<()> {
+        let views: Vec<(&str, ndarray::ArrayView2<'_, f32>)> =
+            batch.iter().map(|(k, m)| (k.as_str(), m.view())).collect();
+        for ((k, _), r) in batch.iter().zip(classify_utterances(models, &views, &opts)) {
+            match r {
+                Ok(r) => results.push(r),
+                Err(e) if permissive => {
+                    log::warn!("utterance {k}: {e} (skipped)");
+                    skipped += 1;
+                }
+                Err(e) => return Err(anyhow::Error::from(e).context(format!("utterance {k}"))),
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
     let n = crate::common::map_ordered(
         reader,
         permissive,
-        |key, feats: Array2<f32>| {
+        |_key, feats: Array2<f32>| {
             if check {
                 check_frontend(&a.feats_rspecifier, feats.ncols(), None)?;
             }
-            Ok(classify_utterance(models, key, feats.view(), &opts)?)
+            Ok(feats)
         },
-        |_key, r| {
-            results.push(r);
+        |key, feats| {
+            frames += feats.nrows();
+            batch.push((key.to_string(), feats));
+            if frames >= BATCH_FRAMES {
+                frames = 0;
+                flush(&mut batch)?;
+            }
             Ok(())
         },
     )?;
+    flush(&mut batch)?;
+    let done = n.done - skipped;
     let out = Classification::new(models, results)?;
     out.write(Path::new(&a.scores_out), Path::new(&a.hyp_out))?;
     if opts.threshold.is_some() {
@@ -143,7 +171,7 @@ fn classify_with<M: ClassScorer>(
     }
     log::info!(
         "Classified {} out of {} utterances into {} classes.",
-        n.done,
+        done,
         n.total,
         out.labels.len()
     );
