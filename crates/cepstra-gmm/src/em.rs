@@ -9,10 +9,11 @@ use crate::elem::Elem;
 use crate::engine::{Prepared, Want};
 use crate::error::{Error, Result};
 use crate::estimate::{estimate_inner, EstimateReport};
-use crate::kmeans::{kmeans, kmeans_seeds};
+use crate::kmeans::{kmeans_checked, kmeans_seeds};
 use crate::model::Gmm;
 use crate::options::{
-    CovarianceType, FitOptions, InitCovariance, InitMethod, KmeansInit, KmeansOptions,
+    Checked, CovarianceType, FitOptions, InitCovariance, InitMethod, KmeansInit, KmeansOptions,
+    ParamGuard,
 };
 use crate::stats::GmmStats;
 
@@ -50,12 +51,12 @@ pub struct FitReport {
 /// # Ok::<(), cepstra_gmm::Error>(())
 /// ```
 pub fn fit(feats: ArrayView2<'_, f32>, opts: &FitOptions) -> Result<(Gmm, FitReport)> {
-    fit_generic(feats, opts)
+    fit_generic(feats, &opts.check_ref()?)
 }
 
 /// As [`fit`], all in f64.
 pub fn fit_f64(feats: ArrayView2<'_, f64>, opts: &FitOptions) -> Result<(Gmm, FitReport)> {
-    fit_generic(feats, opts)
+    fit_generic(feats, &opts.check_ref()?)
 }
 
 /// EM from a given model (warm start); `opts.init`, `n_init`, `num_gauss` and `covariance` are
@@ -79,12 +80,14 @@ pub fn fit_from_f64(
     em(feats, init, opts)
 }
 
-fn fit_generic<T: Elem>(feats: ArrayView2<'_, T>, opts: &FitOptions) -> Result<(Gmm, FitReport)> {
-    opts.validate()?;
+fn fit_generic<T: Elem>(
+    feats: ArrayView2<'_, T>,
+    opts: &Checked<FitOptions>,
+) -> Result<(Gmm, FitReport)> {
     let mut best: Option<(Gmm, FitReport)> = None;
     let mut all = Vec::new();
     for i in 0..opts.n_init {
-        let init = init_gmm(feats, opts, opts.seed.wrapping_add(i as u64))?;
+        let init = init_gmm_checked(feats, opts, opts.seed.wrapping_add(i as u64))?;
         let (g, mut r) = em(feats, init, opts)?;
         all.push(r.final_loglike);
         r.best_init = i;
@@ -119,7 +122,14 @@ fn global_stats<T: Elem>(feats: ArrayView2<'_, T>, cov: CovarianceType) -> Resul
 
 /// The initial model of [`fit`] for one seed.
 pub fn init_gmm<T: Elem>(feats: ArrayView2<'_, T>, opts: &FitOptions, seed: u64) -> Result<Gmm> {
-    opts.validate()?;
+    init_gmm_checked(feats, &opts.check_ref()?, seed)
+}
+
+fn init_gmm_checked<T: Elem>(
+    feats: ArrayView2<'_, T>,
+    opts: &Checked<FitOptions>,
+    seed: u64,
+) -> Result<Gmm> {
     let (n, d) = feats.dim();
     let k = opts.num_gauss;
     if n < k || n == 0 {
@@ -145,14 +155,15 @@ pub fn init_gmm<T: Elem>(feats: ArrayView2<'_, T>, opts: &FitOptions, seed: u64)
     }
     match opts.init {
         InitMethod::Kmeans => {
-            let ko = KmeansOptions {
+            // Valid: num_gauss ≥ 1 and kmeans_tol finite ≥ 0 (checked FitOptions).
+            let ko = Checked::assume_valid(KmeansOptions {
                 num_clusters: k,
                 max_iters: opts.kmeans_iters,
                 tol: opts.kmeans_tol,
                 init: KmeansInit::KmeansPlusPlus,
                 seed,
-            };
-            let km = kmeans(feats, &ko)?;
+            });
+            let km = kmeans_checked(feats, &ko)?;
             let mut st = GmmStats::new(k, d, opts.covariance);
             let mut row = vec![0.0; d];
             for (t, &l) in km.labels.iter().enumerate() {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::linalg;
 use crate::model::Gmm;
-use crate::options::EstimateOptions;
+use crate::options::{Checked, EstimateOptions, ParamGuard};
 use crate::stats::{GmmStats, SecondOrder};
 
 /// What an M-step did (Kaldi logs these as warnings).
@@ -124,7 +124,15 @@ pub fn estimate(
     gmm: &Gmm,
     opts: &EstimateOptions,
 ) -> Result<(Gmm, EstimateReport)> {
-    opts.validate()?;
+    estimate_checked(stats, gmm, &opts.check_ref()?)
+}
+
+/// [`estimate`] with checked options.
+pub(crate) fn estimate_checked(
+    stats: &GmmStats,
+    gmm: &Gmm,
+    opts: &Checked<EstimateOptions>,
+) -> Result<(Gmm, EstimateReport)> {
     crate::stats::check_same_shape(
         crate::stats::Shape::of_model(gmm),
         crate::stats::Shape::of_stats(stats),
@@ -141,10 +149,11 @@ pub fn estimate_from_stats(
     stats: &GmmStats,
     opts: &EstimateOptions,
 ) -> Result<(Gmm, EstimateReport)> {
-    opts.validate()?;
-    estimate_inner(stats, None, opts)
+    let opts = opts.check_ref()?;
+    estimate_inner(stats, None, &opts)
 }
 
+/// The M-step; `opts` were checked by the caller (every public entry point checks them once).
 pub(crate) fn estimate_inner(
     stats: &GmmStats,
     prior: Option<&Gmm>,

@@ -11,7 +11,7 @@ use crate::elem::Elem;
 use crate::error::{Error, Result};
 use crate::kernels::tile::{tile_gemm, TileOperands};
 use crate::kernels::Kernels;
-use crate::options::{KmeansInit, KmeansOptions};
+use crate::options::{Checked, KmeansInit, KmeansOptions, ParamGuard};
 use crate::sched::par_chunks_ordered;
 
 /// Result of [`kmeans`].
@@ -239,7 +239,14 @@ pub fn kmeans_seeds<T: Elem>(
 /// # Ok::<(), cepstra_gmm::Error>(())
 /// ```
 pub fn kmeans<T: Elem>(x: ArrayView2<'_, T>, opts: &KmeansOptions) -> Result<KmeansResult> {
-    opts.validate()?;
+    kmeans_checked(x, &opts.check_ref()?)
+}
+
+/// [`kmeans`] with checked options.
+pub(crate) fn kmeans_checked<T: Elem>(
+    x: ArrayView2<'_, T>,
+    opts: &Checked<KmeansOptions>,
+) -> Result<KmeansResult> {
     let (n, d) = x.dim();
     let k = opts.num_clusters;
     if n < k || n == 0 {

@@ -72,8 +72,8 @@ pub use kernels::KernelSet;
 pub use kmeans::{kmeans, kmeans_seeds, KmeansResult};
 pub use model::{DiagGmm, FullGmm, Gmm};
 pub use options::{
-    CovarianceType, EstimateOptions, FitOptions, InitCovariance, InitFromFeatsOptions, InitMethod,
-    KmeansInit, KmeansOptions,
+    Checked, CovarianceType, EstimateOptions, FitOptions, InitCovariance, InitFromFeatsOptions,
+    InitMethod, KmeansInit, KmeansOptions, ParamGuard,
 };
 pub use score::UtteranceScore;
 pub use stats::{GmmStats, SecondOrder, STATS_MAGIC, STATS_VERSION};

@@ -453,6 +453,72 @@ impl InitFromFeatsOptions {
     }
 }
 
+/// Options that passed their checks: built only by [`ParamGuard::check`] (linfa's `ParamGuard`
+/// pattern), read through `Deref`. Functions that take a `Checked` do not check again: the
+/// options are validated once, where they enter the library.
+///
+/// ```
+/// use cepstra_gmm::{FitOptions, ParamGuard};
+/// let opts = FitOptions { num_gauss: 4, ..Default::default() }.check()?;
+/// assert_eq!(opts.num_gauss, 4);
+/// let bad = FitOptions { num_gauss: 0, ..Default::default() }.check();
+/// assert!(matches!(bad, Err(cepstra_gmm::Error::InvalidOption { option: "num-gauss", .. })));
+/// # Ok::<(), cepstra_gmm::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked<O>(O);
+
+impl<O> Checked<O> {
+    /// The options.
+    pub fn into_inner(self) -> O {
+        self.0
+    }
+    /// Options valid by construction (derived inside the library from checked options).
+    pub(crate) fn assume_valid(o: O) -> Self {
+        Checked(o)
+    }
+}
+
+impl<O> std::ops::Deref for Checked<O> {
+    type Target = O;
+    fn deref(&self) -> &O {
+        &self.0
+    }
+}
+
+/// Turns plain options into [`Checked`] ones (every value checked once).
+pub trait ParamGuard: Sized + Clone {
+    /// The options, checked.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first value out of range.
+    fn check(self) -> Result<Checked<Self>>;
+    /// As [`Self::check`] on a copy.
+    ///
+    /// # Errors
+    /// As [`Self::check`].
+    fn check_ref(&self) -> Result<Checked<Self>> {
+        self.clone().check()
+    }
+}
+
+macro_rules! param_guard {
+    ($($t:ty),*) => {$(
+        impl ParamGuard for $t {
+            fn check(self) -> Result<Checked<Self>> {
+                self.validate()?;
+                Ok(Checked(self))
+            }
+        }
+    )*};
+}
+param_guard!(
+    KmeansOptions,
+    EstimateOptions,
+    FitOptions,
+    InitFromFeatsOptions
+);
+
 pub(crate) fn invalid(
     option: &'static str,
     value: impl std::fmt::Display,

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::estimate::{EstimateReport, Fate, RemovalPolicy};
 use crate::linalg;
 use crate::model::Gmm;
-use crate::options::{CovarianceType, EstimateOptions};
+use crate::options::{Checked, CovarianceType, EstimateOptions, ParamGuard};
 use crate::stats::{GmmStats, SecondOrder};
 
 /// Re-estimates `gmm` from `stats` as Kaldi's `gmm-global-est` / `fgmm-global-est`
@@ -35,7 +35,14 @@ pub fn estimate_kaldi(
     gmm: &Gmm,
     opts: &EstimateOptions,
 ) -> Result<(Gmm, EstimateReport)> {
-    opts.validate()?;
+    estimate_kaldi_checked(stats, gmm, &opts.check_ref()?)
+}
+
+fn estimate_kaldi_checked(
+    stats: &GmmStats,
+    gmm: &Gmm,
+    opts: &Checked<EstimateOptions>,
+) -> Result<(Gmm, EstimateReport)> {
     check_stats_model(stats, gmm)?;
     for (name, v) in [
         ("rel-var-floor", opts.rel_var_floor),
@@ -201,6 +208,7 @@ pub fn fit_kaldi(
     opts: &EstimateOptions,
     num_iters: usize,
 ) -> Result<(Gmm, KaldiFitReport)> {
+    let opts = opts.check_ref()?;
     let mut gmm = init.clone();
     let mut report = KaldiFitReport::default();
     for _ in 0..num_iters {
@@ -210,7 +218,7 @@ pub fn fit_kaldi(
         }
         let frame_likes_mean = frame_likes_mean(&gmm, utterances)?;
         let rounded = round_stats_like_kaldi_acc(&stats);
-        let (next, est) = estimate_kaldi(&rounded, &gmm, opts)?;
+        let (next, est) = estimate_kaldi_checked(&rounded, &gmm, &opts)?;
         report.iterations.push(KaldiIteration {
             acc_loglike: stats.avg_loglike(),
             frame_likes_mean,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::estimate::EstimateReport;
 use crate::model::{DiagGmm, Gmm};
+use crate::options::Checked;
 use crate::stats::GmmStats;
 
 /// A uniform random sample of at most `capacity` frames of a stream of feature matrices
@@ -169,7 +170,8 @@ pub fn init_from_feats(
         means,
         vars,
     )?);
-    let est = opts.estimate();
+    // Checked with `opts` above (InitFromFeatsOptions::validate checks its M-step options).
+    let est = Checked::assume_valid(opts.estimate());
     let inc = opts.gauss_increment();
     let mut scheduled = k0;
     let mut trace = Vec::with_capacity(opts.num_iters);
@@ -182,7 +184,7 @@ pub fn init_from_feats(
             gmm.num_gauss()
         );
         let before = gmm.num_gauss();
-        let (next, report) = crate::estimate::estimate(&stats, &gmm, &est)?;
+        let (next, report) = crate::estimate::estimate_checked(&stats, &gmm, &est)?;
         gmm = next;
         let target = opts.num_gauss.min(scheduled.saturating_add(inc));
         if target > gmm.num_gauss() {

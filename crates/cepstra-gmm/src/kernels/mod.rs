@@ -78,7 +78,7 @@ impl KernelSet {
                 .into_iter()
                 .find(|k| k.is_supported())
                 .unwrap_or(KernelSet::Portable);
-            match std::env::var("CEPSTRA_KERNELS") {
+            let chosen = match std::env::var("CEPSTRA_KERNELS") {
                 Ok(v) => match v.parse::<KernelSet>() {
                     Ok(cap) => cap.min(fastest),
                     Err(()) => {
@@ -89,7 +89,9 @@ impl KernelSet {
                     }
                 },
                 Err(_) => fastest,
-            }
+            };
+            log::debug!("GMM kernel set: {chosen} (fastest this CPU supports: {fastest})");
+            chosen
         })
     }
 
