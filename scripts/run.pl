@@ -22,6 +22,8 @@
 #             is a pipe) and run with `bash -o pipefail -c`, stdin from /dev/null:
 #             a pipeline fails when any of its commands fails (Kaldi's run.pl runs
 #             it with plain `bash -c`, where only the last command counts).
+#             A plain command (one program and its arguments: no shell syntax) is
+#             started directly, without the bash, which saves a few ms per task.
 #
 # Options (may come before or after JOB=...):
 #   --max-jobs-run N, -tc N   at most N tasks at once (default: number of CPUs)
@@ -171,8 +173,16 @@ sub run_task {
   open STDIN, '<', '/dev/null';
   open STDOUT, '>>', $log or exit 1;
   open STDERR, '>&', \*STDOUT or exit 1;
-  system('bash', '-o', 'pipefail', '-c', $c);
-  my $st = $?;
+  # A plain command (no shell syntax: pipes, redirections, quotes, globs, variables, an assignment
+  # first) is started directly, without a bash in between (a few ms per task); anything else runs
+  # with bash -o pipefail.
+  # (Bash's keywords and builtins are left to bash, and so is a command that cannot be started.)
+  my @words = split / /, $c;
+  my $plain = $c !~ m/[|&;<>()\$`\\"'*?\[\]#~{}!\n]/ && @words && $words[0] !~ m/=/
+    && $words[0] !~ m/^(time|exit|cd|\.|source|export|set|unset|eval|exec|wait|read|ulimit|umask|trap|shift|return|builtin|command|declare|typeset|local|type|hash|alias|let|if|for|while|until|case|select|function|coproc|kill|echo|printf|test|true|false|pwd)$/;
+  my $st = -1;
+  if ($plain) { no warnings 'exec'; system { $words[0] } @words; $st = $?; }
+  if ($st == -1) { system('bash', '-o', 'pipefail', '-c', $c); $st = $?; }
   my $t1 = time;
   my $how = $st == -1 ? 'code 127; could not start bash'
     : ($st & 127) ? sprintf('code %d; signal %d', 128 + ($st & 127), $st & 127)
