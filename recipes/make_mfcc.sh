@@ -68,9 +68,11 @@ old=()   # nothing of an earlier run can be merged into this one (rm only when t
 for f in "$data/utt2num_frames" "${scps[@]}" "${counts[@]}"; do [ ! -e "$f" ] || old+=("$f"); done
 [ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
 
-cepstra validate-data-dir --no-text --no-feats "$data"
+# the check and the split at once (two processes, each a few ms)
+cepstra validate-data-dir --no-text --no-feats "$data" & validate_pid=$!
 # Per-utterance split: features do not depend on the speaker (CMN here is per utterance).
 split_data.sh --per-utt "$data" "$nj"
+wait "$validate_pid" || exit 1   # (validate-data-dir said what is wrong)
 sdata=$data/split${nj}utt
 
 # compute-mfcc-feats [| apply-cmvn | add-deltas] [| copy-feats --compress] > ark,scp

@@ -123,6 +123,7 @@ features() {
     apply_cmvn.sh --nj "$nj" --cmd "$cmd" --norm-vars "$norm_vars" "$data" exp/make_mfcc/log "$dest"
   fi
   echo "compute-mfcc-feats ${conf[*]} | apply-cmvn per $cmvn, norm-vars $norm_vars | add-deltas" > "$dest/frontend"
+  cepstra validate-data-dir "$dest"   # here, so that train's check runs while test's features are made
 }
 
 if [ "$stage" -le 2 ] && [ "$feats_from" = wavs ]; then
@@ -137,7 +138,6 @@ if [ "$stage" -le 2 ] && [ "$feats_from" = wavs ]; then
   wait "$p1" || ok=false
   wait "$p2" || ok=false
   $ok || { echo "$0: feature extraction failed (see the messages above; logs in exp/make_mfcc/log)" >&2; exit 1; }
-  for d in "$train_fe" "$test_fe"; do cepstra validate-data-dir "$d"; done
   mark features
 fi
 
@@ -145,7 +145,8 @@ if [ "$stage" -le 3 ]; then
   for d in "$train_fe" "$test_fe"; do
     [ -f "$d/feats.scp" ] || { echo "$0: no $d/feats.scp: run stage 2 (features) first" >&2; exit 1; }
   done
-  begin "3 train: ${#seed_list[@]} model set(s) exp/classes_${tag}_s{${seed_list[*]}}"
+  if [ ${#seed_list[@]} -eq 1 ]; then begin "3 train: exp/classes_${tag}_s${seed_list[0]}"
+  else begin "3 train: ${#seed_list[@]} model sets exp/classes_${tag}_s{$(IFS=,; echo "${seed_list[*]}")}"; fi
   for s in "${seed_list[@]}"; do
     train_classes.sh --nj "$nj" --cmd "$cmd" --num-gauss "$num_gauss" --covariance "$covariance" \
       --num-iters "$num_iters" --seed "$s" --gmm-opts "$gmm_opts" --frontend-opts "$frontend_opts" \

@@ -93,7 +93,8 @@ if [ -f "$dir/config" ] && [ "$(< "$dir/config")" != "$config" ] && compgen -G "
   exit 1
 fi
 printf '%s\n' "$config" > "$dir/config"
-split_data.sh "$data" "$nj"
+# the split is made while init-classes runs (which reads the whole feats.scp, not the split)
+split_data.sh "$data" "$nj" & split_pid=$!
 sdata=$data/split$nj
 
 read -ra gmm_opt_words <<< "$gmm_opts"
@@ -106,6 +107,7 @@ if [ "$stage" -le -1 ]; then
     cepstra init-classes "--num-gauss=$num_gauss" "--covariance=$covariance" "--num-iters=$num_iters" "--seed=$seed" "${gmm_opt_words[@]}" "${frontend_opt_words[@]}" \
       "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
 fi
+wait "$split_pid" || { echo "$0: split_data.sh $data $nj failed" >&2; exit 1; }
 
 used_accs=()
 for ((x = 0; x < num_iters; x++)); do
