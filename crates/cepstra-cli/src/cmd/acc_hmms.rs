@@ -61,7 +61,7 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     log::info!(
-        "Overall average log-likelihood per frame {:.4} over {frames} frames ({mode:?}).",
+        "Overall average log-likelihood per frame {:.6} over {frames} frames ({mode:?}).",
         ll / f64::max(frames, 1.0)
     );
     Ok(())

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# recipes/train_hmms.sh: one left-to-right GMM-HMM per class label (per word), in the shape of Kaldi's
+# steps/train_mono.sh: an equal alignment (flat start), then --num-iters passes whose statistics are
+# accumulated in --nj parallel jobs through --cmd, summed exactly and estimated; every pass realigns
+# (--mode viterbi: the best path under the current models; baum-welch: forward-backward), and the
+# Gaussians per state grow from 1 to --num-gauss on the passes of --mix-up-at (HTK's HHEd MU, Kaldi's
+# gmm-est --mix-up).  --nj 1 runs the same code path and gives the same bytes as any other --nj (and as
+# cepstra train-hmms with the same options).
+#   cepstra init-hmms    equal segmentation, k-means per state (or HCompV global init)   -> EXPDIR/0.mdl
+#   for x in 0 .. num_iters-1:
+#     cepstra acc-hmms   EXPDIR/x.mdl on split JOB                                     -> EXPDIR/x.JOB.acc
+#     cepstra est-hmms   sums EXPDIR/x.{1..nj}.acc, re-estimates, mixes up              -> EXPDIR/(x+1).mdl
+#     EXPDIR/log/pass.x.log: the average log-likelihood per frame of pass x over all jobs
+#   EXPDIR/final.mdl = the last model set; EXPDIR/ali.JOB.ark its Viterbi alignments (align-hmms),
+#   EXPDIR/durations.JOB.tsv the per-state durations; logs in EXPDIR/log/.
+# Run from an egs dir (it sources ./path.sh when there is one).
+
+# Begin configuration section.
+nj=4
+cmd=run.pl
+num_states=8       # emitting states per word
+num_gauss=4        # Gaussians per state at the end
+covariance=diag    # diag or full
+num_iters=20       # training passes after the flat start
+mode=baum-welch    # baum-welch or viterbi
+topology=linear    # linear or skip
+mix_up_at=         # passes after which the Gaussians per state grow, e.g. "2 4 6" (default: the first
+                   # num_gauss-1 even passes, as train_mono.sh mixes up early, then keeps training)
+init=segment       # segment (equal alignment + k-means) or global (HCompV)
+seed=0
+hmm_opts=          # more options for init-hmms (floors: --var-floor --rel-var-floor --min-gaussian-occupancy
+                   # --trans-floor; --allow-any-end; --self-loop)
+frontend_opts=     # the features' pipeline, recorded in the model set (as for train_classes.sh)
+stage=-1           # -1: from the flat start; x: from pass x
+cleanup=true       # remove the statistics after each pass
+align=true         # align the training data with final.mdl
+# End configuration section.
+
+echo "$0 $*" >&2
+
+# shellcheck source=/dev/null
+[ -f ./path.sh ] && . ./path.sh
+[[ $0 == */* ]] && here=${0%/*} || here=.
+root=${CEPSTRA_ROOT:-$(cd "$here/.." && pwd)}
+PATH=$PATH:$root/scripts
+help_message="usage: $0 [options] <data-dir> <exp-dir>
+ e.g.: $0 --nj 4 --num-states 8 --num-gauss 4 data/train_cmn exp/hmm_s8_m4_diag
+<data-dir> needs feats.scp (the final features) and text (utt label).
+Options:
+  --nj <n>                     # parallel jobs per pass [$nj]
+  --cmd <run.pl|slurm.pl ...>  # how to run the jobs [$cmd]
+  --num-states <s>             # emitting states per word [$num_states]
+  --num-gauss <m>              # Gaussians per state at the end [$num_gauss]
+  --covariance <diag|full>     # [$covariance]
+  --num-iters <n>              # training passes [$num_iters]
+  --mode <baum-welch|viterbi>  # statistics of a pass [$mode]
+  --topology <linear|skip>     # [$topology]
+  --mix-up-at <\"p p ...\">      # passes after which to mix up [first num_gauss-1 even passes]
+  --init <segment|global>      # [$init]
+  --seed <s>                   # [$seed]
+  --hmm-opts <opts>            # extra options of cepstra init-hmms [$hmm_opts]
+  --frontend-opts <opts>       # the features' pipeline, recorded in the model set [$frontend_opts]
+  --stage <n>                  # resume: -1 = flat start, x = pass x [$stage]
+  --cleanup <true|false>       # remove the accumulators after use [$cleanup]
+  --align <true|false>         # align the training data with final.mdl [$align]"
+# shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
+. "$root/scripts/parse_options.sh"
+set -euo pipefail
+
+if [ $# -ne 2 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
+data=$1; dir=$2
+
+command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
+for f in "$data/feats.scp" "$data/text"; do
+  [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
+done
+for v in num_iters num_states num_gauss; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "$0: --${v//_/-} must be a number, got ${!v}" >&2; exit 1; }
+done
+if [ -z "$mix_up_at" ]; then
+  for ((k = 1; k < num_gauss && 2 * k <= num_iters; k++)); do mix_up_at+="$((2 * k)) "; done
+fi
+mix_up_list=$(echo $mix_up_at | tr ' ' ',')
+mkdir -p "$dir/log"
+
+split_data.sh --per-utt "$data" "$nj"
+sdata=$data/split${nj}utt
+
+read -ra hmm_opt_words <<< "$hmm_opts"
+read -ra frontend_opt_words <<< "$frontend_opts"
+mix_opt=()
+[ -n "$mix_up_list" ] && mix_opt=("--mix-up-at=$mix_up_list")
+if [ "$stage" -le -1 ]; then
+  echo "$0: flat start ($init): $num_states states, $covariance covariance, mixing up to $num_gauss Gaussians after passes ${mix_up_at:-none}" >&2
+  # shellcheck disable=SC2086  # $cmd may carry options
+  $cmd "$dir/log/init.log" \
+    cepstra init-hmms "--num-states=$num_states" "--num-gauss=$num_gauss" "--covariance=$covariance" \
+      "--num-iters=$num_iters" "--mode=$mode" "--topology=$topology" "--init=$init" "--seed=$seed" \
+      "${mix_opt[@]}" "${hmm_opt_words[@]}" "${frontend_opt_words[@]}" \
+      "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
+fi
+
+used_accs=()
+for ((x = 0; x < num_iters; x++)); do
+  [ "$stage" -le "$x" ] || continue
+  # shellcheck disable=SC2086
+  $cmd JOB=1:"$nj" "$dir/log/acc.$x.JOB.log" \
+    cepstra acc-hmms "$dir/$x.mdl" "scp:$sdata/JOB/feats.scp" "$sdata/JOB/text" "$dir/$x.JOB.acc"
+  accs=()
+  for ((n = 1; n <= nj; n++)); do accs+=("$dir/$x.$n.acc"); done
+  # The pass's average log-likelihood per frame, over the jobs (weighted by their frames).
+  for ((n = 1; n <= nj; n++)); do cat "$dir/log/acc.$x.$n.log"; done |
+    awk -v x="$x" '/Overall average log-likelihood per frame/ { for (i = 1; i <= NF; i++) {
+        if ($i == "frame") ll = $(i + 1); if ($i == "over") fr = $(i + 1) }; tot += ll * fr; frames += fr }
+      END { if (frames > 0) printf "pass %d: average log-likelihood per frame %.6f over %d frames\n", x, tot / frames, frames;
+            else printf "pass %d: no frames\n", x }' > "$dir/log/pass.$x.log"
+  echo "$0: $(< "$dir/log/pass.$x.log")" >&2
+  # The update (sum nj files, one M-step per word) is light: it runs here, as train_classes.sh does.
+  est=(cepstra est-hmms "$dir/$x.mdl" "${accs[@]}" "$dir/$((x + 1)).mdl")
+  if ! { echo "# ${est[*]}"; printf '# Started at %(%c)T\n' -1; "${est[@]}"; } > "$dir/log/update.$x.log" 2>&1; then
+    tail -n 20 "$dir/log/update.$x.log" >&2
+    echo "$0: cepstra est-hmms failed in pass $x, log is in $dir/log/update.$x.log" >&2; exit 1
+  fi
+  if $cleanup; then used_accs+=("${accs[@]}"); fi
+done
+if [ ${#used_accs[@]} -gt 0 ]; then rm -f "${used_accs[@]}"; fi
+
+[ -f "$dir/$num_iters.mdl" ] || { echo "$0: $dir/$num_iters.mdl was not made" >&2; exit 1; }
+cp "$dir/$num_iters.mdl" "$dir/final.mdl.tmp" && mv "$dir/final.mdl.tmp" "$dir/final.mdl"
+if $align; then
+  # shellcheck disable=SC2086
+  $cmd JOB=1:"$nj" "$dir/log/align.JOB.log" \
+    cepstra align-hmms "--durations=$dir/durations.JOB.tsv" "$dir/final.mdl" "scp:$sdata/JOB/feats.scp" \
+      "$sdata/JOB/text" "ark:$dir/ali.JOB.ark"
+fi
+echo "$0: Succeeded: $dir/final.mdl" >&2

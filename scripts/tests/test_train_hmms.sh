@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# recipes/train_hmms.sh on small synthetic data (three words, 10 utterances each, 2-dimensional features
+# made here, no corpus): --nj 1 and --nj 3 give the same final.mdl bytes, which are those of
+# cepstra train-hmms with the same options; per-pass logs with the average log-likelihood per frame
+# (never falling in Baum-Welch), alignments and durations; a resumed run (--stage) gives the same bytes.
+# Uses $CEPSTRA_BIN, else target/debug/cepstra (built if missing).
+# Usage: scripts/tests/test_train_hmms.sh
+# Prints one line per check and, last, "N passed, M failed"; exits 1 if any failed.
+set -uo pipefail
+export LC_ALL=C
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bin=${CEPSTRA_BIN:-$root/target/debug/cepstra}
+if [ ! -x "$bin" ]; then
+  (cd "$root" && flock /tmp/cepstra-build.lock cargo build -q -p cepstra-cli) || { echo "cannot build cepstra" >&2; exit 1; }
+fi
+work=$(mktemp -d /tmp/test_train_hmms.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+mkdir -p "$work/bin" && ln -s "$bin" "$work/bin/cepstra"
+export PATH=$work/bin:$root/scripts:$PATH CEPSTRA_ROOT=$root
+cd "$work" || exit 1
+
+passed=0 failed=0
+# shellcheck source=SCRIPTDIR/checks.sh
+. "$here/checks.sh"
+
+# Three words, three segments each whose means differ by word; deterministic noise (awk's srand(1)).
+mkdir -p data/train
+awk 'BEGIN { srand(1); split("one two three", w, " ");
+  for (c = 1; c <= 3; c++) for (u = 0; u < 10; u++) {
+    id = sprintf("spk%d_%s_%02d", u % 2, w[c], u); T = 16 + (u * 5) % 11;
+    printf "%s  [\n", id;
+    for (t = 0; t < T; t++) { seg = int(t * 3 / T) * 2 * c;
+      printf "  %.4f %.4f%s\n", seg + rand() - 0.5, -seg + rand() - 0.5, (t == T - 1 ? " ]" : "") }
+    print id, w[c] > "data/train/text"; print id, "spk" (u % 2) > "data/train/utt2spk" } }' > feats.txt
+sort -o data/train/text data/train/text; sort -o data/train/utt2spk data/train/utt2spk
+cepstra copy-feats ark,t:feats.txt "ark,scp:$work/data/train/feats.ark,$work/data/train/feats.scp" 2> copy.log
+check "synthetic features written" test -s data/train/feats.scp
+
+opts=(--num-states 3 --num-gauss 2 --num-iters 4 --hmm-opts "--min-gaussian-occupancy=1")
+"$root/recipes/train_hmms.sh" --nj 1 "${opts[@]}" data/train exp/nj1 > nj1.log 2>&1
+check "train_hmms.sh --nj 1 succeeds" has nj1.log 'Succeeded: exp/nj1/final.mdl'
+"$root/recipes/train_hmms.sh" --nj 3 "${opts[@]}" data/train exp/nj3 > nj3.log 2>&1
+check "train_hmms.sh --nj 3 succeeds" has nj3.log 'Succeeded: exp/nj3/final.mdl'
+check "--nj 1 and --nj 3: the same final.mdl bytes" cmp -s exp/nj1/final.mdl exp/nj3/final.mdl
+cepstra train-hmms --num-states=3 --num-gauss=2 --num-iters=4 --mix-up-at=2 --min-gaussian-occupancy=1 \
+  scp:data/train/feats.scp data/train/text all.mdl 2> all.log
+check "... and those of cepstra train-hmms" cmp -s exp/nj1/final.mdl all.mdl
+check "one pass log per pass" test "$(ls exp/nj3/log/pass.*.log | wc -l)" -eq 4
+check "pass logs give the average log-likelihood per frame over all frames" \
+  has exp/nj3/log/pass.0.log '^pass 0: average log-likelihood per frame -?[0-9.]+ over 627 frames$'
+lls=$(cat exp/nj3/log/pass.{0,1,2,3}.log | awk '{ print $7 }' | tr '\n' ' ')
+# (the floors make EM not strictly monotone: a fall of up to 1e-4 per frame is tolerated)
+check "Baum-Welch does not lower it ($lls)" awk -v l="$lls" 'BEGIN { n = split(l, a, " "); for (i = 2; i <= n; i++) if (a[i] < a[i - 1] - 1e-4) exit 1; exit !(a[n] > a[1]) }'
+check "the schedule mixed up to 2 Gaussians per state" has <(cepstra hmm-info exp/nj3/final.mdl 2>/dev/null) $'^two\t3\t2,2,2\t'
+check "alignments of every utterance" test "$(cat exp/nj3/ali.*.ark | grep -ao 'spk[01]_[a-z]*_[0-9][0-9] ' | wc -l)" -eq 30
+check "per-state durations" has exp/nj3/durations.1.tsv '^class	state	utterances	mean_frames'
+check "the statistics were cleaned up" test -z "$(ls exp/nj3/*.acc 2>/dev/null)"
+"$root/recipes/train_hmms.sh" --nj 3 "${opts[@]}" --cleanup false data/train exp/resume > r1.log 2>&1
+rm exp/resume/3.mdl exp/resume/4.mdl exp/resume/final.mdl
+"$root/recipes/train_hmms.sh" --nj 2 "${opts[@]}" --stage 2 data/train exp/resume > r2.log 2>&1
+check "--stage 2 resumes from 2.mdl to the same bytes" cmp -s exp/resume/final.mdl exp/nj1/final.mdl
+"$root/recipes/train_hmms.sh" --nj 2 --mode viterbi "${opts[@]}" data/train exp/vit > vit.log 2>&1
+check "--mode viterbi succeeds" has vit.log 'Succeeded: exp/vit/final.mdl'
+"$root/recipes/train_hmms.sh" --nj 2 data/nowhere exp/x > bad.log 2>&1
+check "a missing data dir fails naming the file" has bad.log 'no such file data/nowhere/feats.scp'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
