@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use cepstra_train::ModelSet;
 
-use super::train_classes::{read_training_data, FrontEndArgs};
+use crate::common::class_args::{read_training_data, FrontEndArgs};
 
 /// Accumulate the EM statistics of every class of a model set over some utterances (one job
 /// of a pass): each utterance against its class's model, summed exactly, so that the jobs of

@@ -10,7 +10,7 @@ use cepstra_io::table::{RSpecifier, SequentialReader};
 use cepstra_score::classify::{classify_utterances, ClassScorer, Classification, ClassifyOptions};
 use cepstra_train::ModelSet;
 
-use super::train_classes::FrontEndArgs;
+use crate::common::class_args::FrontEndArgs;
 use ndarray::Array2;
 
 /// Score every utterance against every class's model and answer the best class: a GMM model

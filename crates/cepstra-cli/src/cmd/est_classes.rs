@@ -5,7 +5,7 @@ use cepstra_gmm::EstimateOptions;
 use cepstra_train::{ClassAccs, ModelSet, Overrides};
 use clap::{ArgMatches, FromArgMatches};
 
-use super::train_classes::{explicit_overrides, log_summary};
+use crate::common::class_args::{explicit_overrides, log_summary};
 
 /// Sum the statistics files of one EM pass (exactly: any split gives the same bits) and
 /// re-estimate every class (converged classes are kept). Uses the options recorded in the model

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use super::train_classes::{log_summary, read_training_data, FrontEndArgs, TrainArgs};
+use crate::common::class_args::{log_summary, read_training_data, FrontEndArgs, TrainArgs};
 
 /// Initialise one GMM per class label of TEXT (k-means on that class's frames, seeded), with
 /// model selection if --select-k is given; EM passes follow with acc-classes and est-classes.

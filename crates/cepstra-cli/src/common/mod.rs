@@ -2,6 +2,7 @@
 //! logging.
 
 pub mod args;
+pub mod class_args;
 pub mod feature_table;
 pub mod features;
 pub mod gmm_io;
