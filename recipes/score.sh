@@ -75,6 +75,9 @@ nh=${#hyp[@]}; nr=${#ref[@]}
 # (scores.tsv, per frame with utt2num_frames), audio players (wav.scp), and the training curves with the
 # final model's likelihood when train_classes.sh left its statistics (final.JOB.acc beside final.mdl)
 report_opts=(--report "$dir/report.html" --models "$mdl" --data "$data" --scores "$dir/scores.tsv")
+case " $classify_opts " in   # scores already per frame: shown as they are
+  *" --normalize-per-frame "* | *" --normalize-per-frame=true "*) report_opts+=(--scores-per-frame) ;;
+esac
 finals=("${mdl%.mdl}".[0-9]*.acc)
 if [ -f "${finals[0]}" ]; then printf -v f '%s,' "${finals[@]}"; report_opts+=(--final-accs "${f%,}"); fi
 if ! cepstra compute-accuracy "${report_opts[@]}" --acc-out "$dir/acc.txt" \

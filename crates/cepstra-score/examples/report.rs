@@ -112,6 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         title: "synth_digits: exp/mono (K=5, full covariance)".into(),
         data: Some(data),
         scores: Some(scores_path),
+        scores_per_frame: false,
         setting: vec![
             ("options".into(), "num-gauss 5 covariance full num-iters 10".into()),
             ("front-end".into(), "compute-mfcc-feats | apply-cmvn | add-deltas".into()),

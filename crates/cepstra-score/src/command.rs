@@ -28,6 +28,9 @@ pub struct ComputeAccuracyOptions {
     pub data: Option<PathBuf>,
     /// `--scores`: classify's score file, for the margin and closest other class of each error.
     pub scores: Option<PathBuf>,
+    /// `--scores-per-frame`: the score file holds averages per frame (`classify
+    /// --normalize-per-frame`), not totals.
+    pub scores_per_frame: bool,
     /// The setting rows of the report (e.g. [`model_setting`](crate::model_setting)).
     pub setting: Vec<(String, String)>,
 }
@@ -84,6 +87,7 @@ pub fn compute_accuracy(
             if let Some(p) = &opts.scores {
                 details.scores = Some(ScoreTable::read(p)?);
             }
+            details.scores_per_frame = opts.scores_per_frame;
             let mut setting = opts.setting.clone();
             if let (Some(d), Some(f)) = (&opts.data, &details.frontend) {
                 setting.push((format!("features ({})", d.display()), f.clone()));

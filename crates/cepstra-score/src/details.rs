@@ -101,6 +101,9 @@ pub struct UttDetails {
     pub wav: BTreeMap<String, PathBuf>,
     /// Classify's scores, for the margin of each error.
     pub scores: Option<ScoreTable>,
+    /// The scores are already averages per frame (`classify --normalize-per-frame`): margins are
+    /// shown as they are, not divided by `num_frames`.
+    pub scores_per_frame: bool,
     /// The data dir's `frontend` record (how its features were made), if any.
     pub frontend: Option<String>,
 }

@@ -394,7 +394,9 @@ fn speaker_table_html(report: &AccuracyReport, speakers: &[SpeakerAccuracy]) -> 
 fn errors_table_html(report: &AccuracyReport, d: &UttDetails) -> String {
     let has_spk = !d.speaker.is_empty();
     let has_audio = report.errors.iter().any(|e| d.wav.contains_key(&e.utt));
-    let per_frame = !d.num_frames.is_empty();
+    // Scores already per frame (classify --normalize-per-frame) are shown as they are.
+    let divide = !d.scores_per_frame && !d.num_frames.is_empty();
+    let per_frame = divide || d.scores_per_frame;
     let mut h = String::from("<table class=\"errors\">\n<thead><tr><th>utterance</th>");
     if has_spk {
         h.push_str("<th>speaker</th>");
@@ -432,9 +434,10 @@ fn errors_table_html(report: &AccuracyReport, d: &UttDetails) -> String {
         );
         if let Some(scores) = &d.scores {
             let frames = d.num_frames.get(&e.utt).copied().filter(|&n| n > 0);
-            let fmt = |v: f64| match (per_frame, frames) {
+            let fmt = |v: f64| match (divide, frames) {
                 (true, Some(n)) => format!("{:.3}", v / n as f64),
                 (true, None) => "?".to_string(),
+                (false, _) if per_frame => format!("{v:.3}"),
                 (false, _) => format!("{v:.2}"),
             };
             match ErrorMargin::of(e, scores) {

@@ -567,3 +567,31 @@ fn bad_details_name_the_file_and_line() {
     );
     assert!(!dir.path().join("report.html").exists());
 }
+
+#[test]
+fn scores_already_per_frame_are_not_divided_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, scores) = details_fixture(dir.path());
+    let r = dir.path().join("text");
+    let h = dir.path().join("hyp.txt");
+    std::fs::write(&r, "a2 1\n").unwrap();
+    std::fs::write(&h, "a2 2\n").unwrap();
+    let report = dir.path().join("report.html");
+    compute_accuracy(
+        &r,
+        &h,
+        &ComputeAccuracyOptions {
+            report: Some(report.clone()),
+            data: Some(data),
+            scores: Some(scores),
+            scores_per_frame: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(report).unwrap();
+    let s = section(&html, "errors");
+    // a2: 2 (-200) over 1 (-250): 50 per frame as given, not 50 / 100 frames.
+    assert!(s.contains("margin (per frame)"), "{s}");
+    assert!(s.contains("<td class=\"num\">50.000</td>"), "{s}");
+}

@@ -41,6 +41,9 @@ pub struct Args {
     /// classify's score file: the margin and closest other class of every error
     #[arg(long, value_name = "FILE")]
     scores: Option<PathBuf>,
+    /// The score file holds averages per frame (classify --normalize-per-frame), not totals
+    #[arg(long = "scores-per-frame")]
+    scores_per_frame: bool,
     /// Title of the report (default: from the hypothesis file's directory)
     #[arg(long, default_value = "")]
     title: String,
@@ -101,6 +104,7 @@ pub fn run(a: Args) -> Result<()> {
         title: a.title.clone(),
         data: a.data.clone(),
         scores: a.scores.clone(),
+        scores_per_frame: a.scores_per_frame,
         setting,
     };
     let out = compute_accuracy(&a.ref_text, &a.hyp_texts[0], &opts)?;
