@@ -245,7 +245,8 @@ done
 # progress: a line every 10 s (the synthesis takes about a minute)
 total=$(wc -l < "$tmp/jobs")
 echo "$0: synthesising $total utterances in $nj workers" >&2
-( while sleep 10; do
+( s=; trap 'kill $s 2> /dev/null; exit 0' TERM   # (the sleep too: it holds stderr open)
+  while sleep 10 & s=$!; wait $s; do
     n=$(cat "$tmp"/done.* 2>/dev/null | wc -c)
     echo "$0: $n of $total utterances synthesised ($(( $(date +%s) - t0 )) s)" >&2
   done ) &
