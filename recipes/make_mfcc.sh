@@ -163,10 +163,16 @@ if [ "$nf" -ne "$nu" ]; then
   rm -f "$missing"
 fi
 mv "$tmp" "$data/feats.scp"
-if $write_utt2num_frames; then
-  cat_parts "$data/utt2num_frames" "${counts[@]}"
-  rm -f "${counts[@]}"
+if $write_utt2num_frames; then cat_parts "$data/utt2num_frames" "${counts[@]}"; fi
+if [ "$nf" -eq "$nu" ]; then
+  # the per-utterance split gets its parts' features too (written after the data dir's files, so the split
+  # is up to date and the next per-utterance split, e.g. recipes/score.sh's, is not made again)
+  for ((n = 1; n <= nj; n++)); do
+    mapfile -t part < "${scps[n - 1]}"; printf '%s\n' "${part[@]}" > "$sdata/$n/feats.scp"
+    if $write_utt2num_frames; then mapfile -t part < "${counts[n - 1]}"; printf '%s\n' "${part[@]}" > "$sdata/$n/utt2num_frames"; fi
+  done
 fi
+if $write_utt2num_frames; then rm -f "${counts[@]}"; fi
 mapfile -t conf < "$mfcc_config"; printf '%s\n' "${conf[@]}" > "$data/conf/mfcc.conf"
 if [ "$nf" -ne "$nu" ]; then
   fix_data_dir.sh "$data" 2> "$logdir/fix_data_dir_$name.log" ||
