@@ -93,9 +93,11 @@ if [ -f "$dir/config" ] && [ "$(< "$dir/config")" != "$config" ] && compgen -G "
   exit 1
 fi
 printf '%s\n' "$config" > "$dir/config"
-# the split is made while init-classes runs (which reads the whole feats.scp, not the split)
-split_data.sh "$data" "$nj" & split_pid=$!
-sdata=$data/split$nj
+# Per-utterance split: the statistics are summed exactly, so any split gives the same model set, and
+# make_mfcc.sh has usually left this one up to date (nothing to do); when not, it is made while init-classes
+# runs (which reads the whole feats.scp, not the split).
+split_data.sh --per-utt "$data" "$nj" & split_pid=$!
+sdata=$data/split${nj}utt
 
 read -ra gmm_opt_words <<< "$gmm_opts"
 read -ra est_opt_words <<< "$est_opts"
