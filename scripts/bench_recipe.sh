@@ -75,7 +75,7 @@ bare() {
     for ((x = 0; x <= 5; x++)); do
       m=$w/$x.mdl; [ "$x" -lt 5 ] || m=$w/5.mdl
       for ((j = 1; j <= nj; j++)); do
-        cepstra acc-classes "$m" "scp:$tr/split$nj/$j/feats.scp" "$tr/split$nj/$j/text" "$w/$x.$j.acc" 2>/dev/null &
+        cepstra acc-classes "$m" "scp:$tr/split${nj}utt/$j/feats.scp" "$tr/split${nj}utt/$j/text" "$w/$x.$j.acc" 2>/dev/null &
       done
       wait
       if [ "$x" -lt 5 ]; then cepstra est-classes "$m" "$w/$x".[0-9]*.acc "$w/$((x + 1)).mdl" 2>/dev/null; fi
