@@ -52,7 +52,7 @@ if ! [[ $allow_missing =~ ^([0-9]+(\.[0-9]*)?)%?$ ]] || [ "${BASH_REMATCH[1]%%.*
   echo "$0: --allow-missing wants a percentage 0..100, e.g. 1%, got '$allow_missing'" >&2; exit 1
 fi
 allow_pct=${BASH_REMATCH[1]}
-[ -d "$featdir" ] && [ -d "$logdir" ] && [ -d "$data/conf" ] || mkdir -p "$featdir" "$logdir" "$data/conf"
+if [ ! -d "$featdir" ] || [ ! -d "$logdir" ] || [ ! -d "$data/conf" ]; then mkdir -p "$featdir" "$logdir" "$data/conf"; fi
 [[ $featdir == /* ]] || featdir=$PWD/$featdir   # feats.scp holds absolute paths
 
 scps=(); counts=()

@@ -108,7 +108,7 @@ fi
 
 # features DATA DEST: the final features of DATA into the data dir DEST
 features() {
-  local data=$1 dest=$2 f conf
+  local data=$1 dest=$2 conf
   mapfile -t conf < conf/mfcc.conf
   if [ "$cmvn" = utterance ]; then
     # one pipeline per job: compute-mfcc-feats | apply-cmvn (each utterance's own statistics) | add-deltas

@@ -54,7 +54,7 @@ rows=(); stages=(); bare_rows=()
 # and splits the run left (TRAIN/TEST: the data dirs of the final features, e.g. data/train_cmn), into a
 # scratch dir; prints "features F train T score S" (wall seconds)
 bare() {
-  local egs=$1 tr=$2 te=$3 w t0 t1 t2 t3 x j d pids
+  local egs=$1 tr=$2 te=$3 w
   w=$(mktemp -d /tmp/bench_bare.XXXXXX)
   (
     cd "$root/egs/$egs" || exit 1
