@@ -39,20 +39,26 @@ command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an e
 for f in "$src/feats.scp" "$src/cmvn.scp" "$src/utt2spk" "$src/spk2utt"; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
 done
-[ "$(cd "$src" && pwd)" != "$(mkdir -p "$dest" && cd "$dest" && pwd)" ] ||
-  { echo "$0: <src-data> and <dest-data> are the same directory" >&2; exit 1; }
+# (bash built-ins where a process would do: each one costs a few ms)
 mkdir -p "$logdir" "$dest/data"
-featdir=$(cd "$dest/data" && pwd)
-rm -f "$dest/feats.scp" "$dest/utt2num_frames" "$dest/cmvn.scp"
-for f in wav.scp text utt2spk spk2utt utt2num_frames; do
-  if [ -f "$src/$f" ]; then cp "$src/$f" "$dest/$f"; else rm -f "$dest/$f"; fi
+here_dir=$PWD; cd "$src"; src_abs=$PWD; cd "$here_dir"; cd "$dest"; dest_abs=$PWD; cd "$here_dir"
+[ "$src_abs" != "$dest_abs" ] || { echo "$0: <src-data> and <dest-data> are the same directory" >&2; exit 1; }
+featdir=$dest_abs/data
+copy=() old=()
+for f in feats.scp cmvn.scp wav.scp text utt2spk spk2utt utt2num_frames; do
+  case $f in feats.scp | cmvn.scp) ;; *) if [ -f "$src/$f" ]; then copy+=("$src/$f"); continue; fi ;; esac
+  [ ! -e "$dest/$f" ] || old+=("$dest/$f")
 done
+[ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
+cp "${copy[@]}" "$dest/"
 
 split_data.sh --per-utt "$src" "$nj"   # each part carries the cmvn.scp lines of its speakers
 sdata=$src/split${nj}utt
 scps=()
 for ((n = 1; n <= nj; n++)); do scps+=("$featdir/feats_$name.$n.scp"); done
-rm -f "${scps[@]}"
+old=()
+for f in "${scps[@]}"; do [ ! -e "$f" ] || old+=("$f"); done
+[ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
 pipe=(cepstra apply-cmvn "--norm-vars=$norm_vars" "--utt2spk=ark:$sdata/JOB/utt2spk" "scp:$sdata/JOB/cmvn.scp"
       "scp:$sdata/JOB/feats.scp")
 $deltas && pipe+=(ark:- \| cepstra add-deltas ark:-)
@@ -67,12 +73,16 @@ if ! $cmd JOB=1:"$nj" "$logdir/apply_cmvn_$name.JOB.log" "${pipe[@]}"; then
   done
   exit 1
 fi
-sort -k1,1 "${scps[@]}" > "$dest/feats.scp.tmp"
-nf=$(wc -l < "$dest/feats.scp.tmp"); nu=$(wc -l < "$src/feats.scp")
+# the parts are contiguous runs of the sorted utterance list: in order, their concatenation is sorted
+cat "${scps[@]}" > "$dest/feats.scp.tmp"
+mapfile -t lines < "$dest/feats.scp.tmp"; nf=${#lines[@]}
+mapfile -t lines < "$src/feats.scp"; nu=${#lines[@]}
 if [ "$nf" -ne "$nu" ]; then
   rm -f "$dest/feats.scp.tmp"
   echo "$0: normalised features for only $nf of the $nu utterances of $src (logs $logdir/apply_cmvn_$name.*.log)" >&2
   exit 1
 fi
 mv "$dest/feats.scp.tmp" "$dest/feats.scp"
-echo "$0: Succeeded: $dest ($nf utterances, per-speaker $($norm_vars && echo CMVN || echo CMN)$($deltas && echo ' + deltas'))" >&2
+what=CMN; if $norm_vars; then what=CMVN; fi
+if $deltas; then what+=" + deltas"; fi
+echo "$0: Succeeded: $dest ($nf utterances, per-speaker $what)" >&2

@@ -33,7 +33,7 @@ for f in "$data/feats.scp" "$data/spk2utt"; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
 done
 mkdir -p "$logdir" "$cmvndir"
-cmvndir=$(cd "$cmvndir" && pwd)
+[[ $cmvndir == /* ]] || cmvndir=$PWD/$cmvndir   # (no process: each costs a few ms)
 
 spk_opt=("--spk2utt=ark:$data/spk2utt")
 $per_utt && spk_opt=()
@@ -43,7 +43,8 @@ $cmd "$logdir/cmvn_$name.log" \
     "ark,scp:$cmvndir/cmvn_$name.ark,$cmvndir/cmvn_$name.scp"
 cp "$cmvndir/cmvn_$name.scp" "$data/cmvn.scp"
 
-nc=$(wc -l < "$data/cmvn.scp")
-if $per_utt; then ns=$(wc -l < "$data/feats.scp"); else ns=$(wc -l < "$data/spk2utt"); fi
-[ "$nc" -eq "$ns" ] || { echo "$0: $nc CMVN statistics for $ns $($per_utt && echo utterances || echo speakers)" >&2; exit 1; }
+mapfile -t lines < "$data/cmvn.scp"; nc=${#lines[@]}
+if $per_utt; then what=utterances; mapfile -t lines < "$data/feats.scp"; else what=speakers; mapfile -t lines < "$data/spk2utt"; fi
+ns=${#lines[@]}
+[ "$nc" -eq "$ns" ] || { echo "$0: $nc CMVN statistics for $ns $what" >&2; exit 1; }
 echo "$0: Succeeded creating CMVN stats for $name" >&2
