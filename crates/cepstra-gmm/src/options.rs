@@ -111,6 +111,13 @@ impl KmeansOptions {
         if !(self.tol >= 0.0 && self.tol.is_finite()) {
             return Err(invalid("tol", self.tol, "must be finite and >= 0"));
         }
+        if self.max_iters > MAX_ITERS {
+            return Err(invalid(
+                "max-iters",
+                self.max_iters,
+                "must be at most 100000",
+            ));
+        }
         Ok(())
     }
 }
@@ -247,15 +254,14 @@ impl EstimateOptions {
         if !(self.max_condition >= 1.0) {
             return Err(invalid("max-condition", self.max_condition, "must be >= 1"));
         }
-        if !self.var_floor.is_finite()
-            || !self.reg_covar.is_finite()
-            || !self.rel_var_floor.is_finite()
-        {
-            return Err(invalid(
-                "var-floor",
-                self.var_floor,
-                "floors must be finite",
-            ));
+        for (name, value) in [
+            ("var-floor", self.var_floor),
+            ("rel-var-floor", self.rel_var_floor),
+            ("reg-covar", self.reg_covar),
+        ] {
+            if !value.is_finite() {
+                return Err(invalid(name, value, "floors must be finite"));
+            }
         }
         Ok(())
     }
@@ -322,6 +328,9 @@ impl Default for FitOptions {
     }
 }
 
+/// The most iterations (EM passes, Lloyd iterations, initialisations) an option may ask for.
+const MAX_ITERS: usize = 100_000;
+
 impl FitOptions {
     /// Check every value; called by [`crate::fit`].
     pub fn validate(&self) -> Result<()> {
@@ -330,6 +339,16 @@ impl FitOptions {
         }
         if self.n_init == 0 {
             return Err(invalid("n-init", self.n_init, "must be at least 1"));
+        }
+        // Bounded so that no option value runs without end (EM stops at --tol long before).
+        for (name, value) in [
+            ("num-iters", self.num_iters),
+            ("kmeans-iters", self.kmeans_iters),
+            ("n-init", self.n_init),
+        ] {
+            if value > MAX_ITERS {
+                return Err(invalid(name, value, "must be at most 100000"));
+            }
         }
         if !(self.tol >= 0.0 && self.tol.is_finite()) {
             return Err(invalid("tol", self.tol, "must be finite and >= 0"));
@@ -442,6 +461,13 @@ impl InitFromFeatsOptions {
         if self.num_frames == 0 {
             return Err(invalid("num-frames", self.num_frames, "must be at least 1"));
         }
+        if self.num_iters > MAX_ITERS {
+            return Err(invalid(
+                "num-iters",
+                self.num_iters,
+                "must be at most 100000",
+            ));
+        }
         if self.num_iters < 2 && self.initial_num_gauss() < self.num_gauss {
             return Err(invalid(
                 "num-iters",
@@ -528,5 +554,50 @@ pub(crate) fn invalid(
         option,
         value: value.to_string(),
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_invalid_floor_names_its_own_option() {
+        for (name, set) in [
+            (
+                "reg-covar",
+                (|o: &mut EstimateOptions| o.reg_covar = f64::INFINITY) as fn(&mut _),
+            ),
+            ("rel-var-floor", |o| o.rel_var_floor = f64::INFINITY),
+            ("var-floor", |o| o.var_floor = f64::INFINITY),
+        ] {
+            let mut o = EstimateOptions::default();
+            set(&mut o);
+            let e = o.validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("--{name}=inf")), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn iteration_counts_are_bounded() {
+        let o = FitOptions {
+            num_iters: usize::MAX,
+            ..Default::default()
+        };
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--num-iters"));
+        let o = KmeansOptions {
+            max_iters: 1 << 40,
+            ..Default::default()
+        };
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--max-iters"));
+        assert!(FitOptions::default().validate().is_ok());
     }
 }
