@@ -130,8 +130,9 @@ for ((x = 0; x < num_iters; x++)); do
   fi
   if $cleanup; then used_accs+=("${accs[@]}"); fi
 done
-# the statistics of every pass, removed at once (one process, not one per pass)
-if [ ${#used_accs[@]} -gt 0 ]; then rm -f "${used_accs[@]}"; fi
+# the statistics of every pass, removed at once (one process, not one per pass), while the rest runs
+rm_pid=
+if [ ${#used_accs[@]} -gt 0 ]; then rm -f "${used_accs[@]}" & rm_pid=$!; fi
 
 [ -f "$dir/$num_iters.mdl" ] || { echo "$0: $dir/$num_iters.mdl was not made" >&2; exit 1; }
 cp "$dir/$num_iters.mdl" "$dir/final.mdl.tmp" && mv "$dir/final.mdl.tmp" "$dir/final.mdl"
@@ -142,4 +143,5 @@ if $final_accs; then
   $cmd JOB=1:"$nj" "$dir/log/acc.final.JOB.log" \
     cepstra acc-classes "$dir/final.mdl" "scp:$sdata/JOB/feats.scp" "$sdata/JOB/text" "$dir/final.JOB.acc"
 fi
+[ -z "$rm_pid" ] || wait "$rm_pid"
 echo "$0: Succeeded: $dir/final.mdl" >&2
