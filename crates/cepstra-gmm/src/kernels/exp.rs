@@ -107,9 +107,10 @@ unsafe fn exp_shifted_avx2(row: &mut [f64], m: f64) -> f64 {
     s
 }
 
-/// AVX-512 version of [`exp_shifted_portable`]: 8 lanes (two of the portable chunks of 4) per
-/// step, each lane the portable arithmetic; the two halves are added to the four partial sums in
-/// element order, as the AVX2 version does (bit-identical results).
+/// AVX-512 version of [`exp_shifted_portable`]: the exponentials 8 lanes at a time (the last 1–7
+/// values with a mask), each lane the portable arithmetic, then the sum in the portable order
+/// (four partial sums over chunks of 4, then the remainder one by one): bit-identical results,
+/// and a row of K ≤ 8 values is one vector step.
 ///
 /// # Safety
 /// The CPU has AVX-512F, AVX2 and FMA.
@@ -147,47 +148,36 @@ unsafe fn exp_shifted_avx512(row: &mut [f64], m: f64) -> f64 {
         ));
         _mm512_maskz_mov_pd(keep, _mm512_mul_pd(p, two_n))
     };
-    let mut acc = _mm256_setzero_pd();
     let ptr = row.as_mut_ptr();
     let mut i = 0;
-    // SAFETY (loads and stores): i + 8 ≤ n4 ≤ row.len(); the masked accesses below touch only
-    // the lanes of their mask, all < row.len().
-    while i + 8 <= n4 {
+    // SAFETY (loads and stores): i + 8 ≤ n; the masked accesses touch lanes i..n only.
+    while i + 8 <= n {
         unsafe {
             let e = exp8(_mm512_sub_pd(_mm512_loadu_pd(ptr.add(i)), mv));
             _mm512_storeu_pd(ptr.add(i), e);
-            acc = _mm256_add_pd(
-                _mm256_add_pd(acc, _mm512_castpd512_pd256(e)),
-                _mm512_extractf64x4_pd::<1>(e),
-            );
         }
         i += 8;
     }
-    if i < n4 {
-        // SAFETY: the mask covers lanes i..i + 4 ≤ n4 ≤ row.len().
+    if i < n {
+        let mask: __mmask8 = ((1u32 << (n - i)) - 1) as u8;
         unsafe {
-            let e = exp8(_mm512_sub_pd(_mm512_maskz_loadu_pd(0x0F, ptr.add(i)), mv));
-            _mm512_mask_storeu_pd(ptr.add(i), 0x0F, e);
-            acc = _mm256_add_pd(acc, _mm512_castpd512_pd256(e));
+            let e = exp8(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, ptr.add(i)), mv));
+            _mm512_mask_storeu_pd(ptr.add(i), mask, e);
         }
+    }
+    let mut acc = _mm256_setzero_pd();
+    let mut c = 0;
+    while c < n4 {
+        // SAFETY: c + 4 ≤ n4 ≤ n.
+        acc = _mm256_add_pd(acc, unsafe { _mm256_loadu_pd(ptr.add(c)) });
+        c += 4;
     }
     let mut a = [0.0f64; 4];
     // SAFETY: `a` holds 4 values.
     unsafe { _mm256_storeu_pd(a.as_mut_ptr(), acc) };
     let mut s = (a[0] + a[1]) + (a[2] + a[3]);
-    if n4 < n {
-        // The last 1–3 values through the vector path too, then added one by one.
-        let mask: __mmask8 = (1u8 << (n - n4)) - 1;
-        let mut t = [0.0f64; 8];
-        // SAFETY: lanes n4..n < row.len() of the mask; `t` holds 8 values.
-        unsafe {
-            let e = exp8(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, ptr.add(n4)), mv));
-            _mm512_mask_storeu_pd(ptr.add(n4), mask, e);
-            _mm512_storeu_pd(t.as_mut_ptr(), e);
-        }
-        for &e in &t[..n - n4] {
-            s += e;
-        }
+    for &e in &row[n4..] {
+        s += e;
     }
     s
 }

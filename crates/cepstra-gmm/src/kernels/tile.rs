@@ -282,8 +282,10 @@ unsafe fn tile_gemm_avx512(
     }
 }
 
-/// [`tile_gemm_avx512`] with row r of b at offset `b_off(r)`: the 4×8 tiles of one row group
-/// two at a time (8 zmm accumulators: 4 rows × 16 columns), an odd last tile alone (4 zmm).
+/// [`tile_gemm_avx512`] with row r of b at offset `b_off(r)`: two row groups with the same
+/// column tiles at once (8 rows × 16 columns, 16 zmm accumulators; an odd last tile 8 × 8),
+/// otherwise one row group's tiles two at a time (4 rows × 16 columns, 8 zmm; an odd last tile
+/// alone). Every element stays one FMA chain over r in order (the AVX2 bits).
 ///
 /// # Safety
 /// As [`tile_gemm_avx512`], with `b_off(r)` + 8·max_jg ≤ b.len() for every r < depth.
@@ -300,8 +302,64 @@ unsafe fn tile_gemm_avx512_rows(
     use core::arch::x86_64::*;
     let (ap, wp, xp) = (t.acc.as_mut_ptr(), t.a.as_ptr(), t.b.as_ptr());
     let (ld, a_rs, a_cs) = (t.ld, t.a_rs, t.a_cs);
-    for ig in 0..n_ig {
+    let mut ig = 0;
+    while ig < n_ig {
         let end = jg_end(ig);
+        if ig + 1 < n_ig && jg_end(ig + 1) == end {
+            // Two row groups with the same column tiles (a rectangle, or a triangle's pair
+            // 2m, 2m + 1): 8 rows at a time, each b load shared by 8 rows.
+            let mut jg = 0;
+            while jg < end {
+                let two = jg + 2 <= end;
+                // SAFETY: rows 4ig..4ig + 8 ≤ 4·n_ig and column tiles jg (and jg + 1 when
+                // `two`) < end ≤ max_jg: inside acc, a and b (the caller's contract).
+                unsafe {
+                    let a0 = ap.add(4 * ig * ld + 8 * jg);
+                    let mut c = [[_mm512_setzero_pd(); 2]; 8];
+                    if !replace {
+                        for (ii, ci) in c.iter_mut().enumerate() {
+                            ci[0] = _mm512_loadu_pd(a0.add(ii * ld));
+                            if two {
+                                ci[1] = _mm512_loadu_pd(a0.add(ii * ld + 8));
+                            }
+                        }
+                    }
+                    let xb0 = xp.add(8 * jg);
+                    let mut wb = wp.add(4 * ig * a_cs);
+                    if two {
+                        for r in 0..t.depth {
+                            let xb = xb0.add(b_off(r));
+                            let x0 = _mm512_loadu_pd(xb);
+                            let x1 = _mm512_loadu_pd(xb.add(8));
+                            for (ii, ci) in c.iter_mut().enumerate() {
+                                let w = _mm512_set1_pd(*wb.add(ii * a_cs));
+                                ci[0] = _mm512_fmadd_pd(w, x0, ci[0]);
+                                ci[1] = _mm512_fmadd_pd(w, x1, ci[1]);
+                            }
+                            wb = wb.add(a_rs);
+                        }
+                    } else {
+                        for r in 0..t.depth {
+                            let x0 = _mm512_loadu_pd(xb0.add(b_off(r)));
+                            for (ii, ci) in c.iter_mut().enumerate() {
+                                let w = _mm512_set1_pd(*wb.add(ii * a_cs));
+                                ci[0] = _mm512_fmadd_pd(w, x0, ci[0]);
+                            }
+                            wb = wb.add(a_rs);
+                        }
+                    }
+                    for (ii, ci) in c.iter().enumerate() {
+                        _mm512_storeu_pd(a0.add(ii * ld), ci[0]);
+                        if two {
+                            _mm512_storeu_pd(a0.add(ii * ld + 8), ci[1]);
+                        }
+                    }
+                }
+                jg += if two { 2 } else { 1 };
+            }
+            ig += 2;
+            continue;
+        }
         let mut jg = 0;
         // SAFETY (both loops): every pointer stays inside acc, a or b: tiles jg, jg + 1 < end ≤
         // max_jg (the caller's contract).
@@ -380,6 +438,7 @@ unsafe fn tile_gemm_avx512_rows(
                 _mm512_storeu_pd(a3, c3);
             }
         }
+        ig += 1;
     }
 }
 
@@ -439,10 +498,11 @@ mod tests {
 
     #[test]
     fn tile_gemm_strided_rectangle_matches_naive() {
-        // ll (8×cols) = A·B with A(r, i) = a[i·11 + r] (frames as rows of 11 values), replace;
+        // ll (rows×cols) = A·B with A(r, i) = a[i·11 + r] (frames as rows of 11 values), replace;
         // cols = 16 (an even number of column tiles) and 24 (odd: AVX-512's single tile).
-        for cols in [16usize, 24] {
-            let (rows_i, depth, a_cs) = (8usize, 9usize, 11usize);
+        // rows 8 and 12: AVX-512's 8-row pairs, and a last single row group.
+        for (cols, rows_i) in [(16usize, 8usize), (24, 8), (16, 12), (24, 12)] {
+            let (depth, a_cs) = (9usize, 11usize);
             let a: Vec<f64> = (0..rows_i * a_cs)
                 .map(|v| ((v * 13) % 7) as f64 - 2.5)
                 .collect();

@@ -598,11 +598,19 @@ impl DiagWhitening {
                 _mm256_permute2f128_pd::<0x31>(t1, t3),
             ];
             for (f, &row) in rows.iter().enumerate().take(n - fq) {
-                let mut tmp = [0.0f64; 4];
-                // SAFETY: `tmp` holds 4 values.
-                unsafe { _mm256_storeu_pd(tmp.as_mut_ptr(), row) };
                 let o = (fq + f) * ld + c0;
-                ll[o..o + kc].copy_from_slice(&tmp[..kc]);
+                if kc == 4 {
+                    let dst = &mut ll[o..o + 4];
+                    // SAFETY: `dst` holds 4 values.
+                    unsafe { _mm256_storeu_pd(dst.as_mut_ptr(), row) };
+                } else {
+                    let mut tmp = [0.0f64; 4];
+                    // SAFETY: `tmp` holds 4 values.
+                    unsafe { _mm256_storeu_pd(tmp.as_mut_ptr(), row) };
+                    for (d, &t) in ll[o..o + kc].iter_mut().zip(&tmp) {
+                        *d = t;
+                    }
+                }
             }
         }
     }
