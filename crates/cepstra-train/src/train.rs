@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cepstra_gmm::{estimate, init_gmm, FitOptions, Gmm, GmmStats};
+use cepstra_gmm::{estimate, init_gmm, FitOptions, Gmm, GmmStats, Prepared};
 use rayon::prelude::*;
 
 use crate::acc::{ClassAcc, ClassAccs};
@@ -18,9 +18,11 @@ use crate::options::{
 /// Per-class option overrides: class label → overrides (see [`Overrides`]).
 pub type ClassOverrides = BTreeMap<String, Overrides>;
 
-/// Exact statistics of `utts` under `model`: one [`GmmStats::accumulate`] per utterance, summed
-/// in fixed point (so the result does not depend on threads or grouping).
+/// Exact statistics of `utts` under `model`: one [`GmmStats::accumulate`] per utterance (through
+/// the model prepared once, [`Prepared`]: the same bits), summed in fixed point (so the result
+/// does not depend on threads or grouping).
 pub fn accumulate_utterances(model: &Gmm, utts: &[&Utterance], label: &str) -> Result<ExactStats> {
+    let prep = Prepared::<f32>::new(model);
     let zero = || ExactAccumulator::for_model(model);
     let stats_error = |reason| Error::Statistics {
         class: label.to_string(),
@@ -30,7 +32,7 @@ pub fn accumulate_utterances(model: &Gmm, utts: &[&Utterance], label: &str) -> R
         .with_min_len(4)
         .try_fold(zero, |mut acc, u| -> Result<ExactAccumulator> {
             let mut st = GmmStats::for_model(model);
-            st.accumulate(model, u.feats.view(), None)
+            prep.accumulate(&mut st, u.feats.view(), None)
                 .map_err(|e| Error::class(label, e))?;
             acc.add(&st).map_err(|reason| Error::Statistics {
                 class: label.to_string(),
@@ -191,6 +193,8 @@ pub fn select_num_gauss(
             ..fit.clone()
         };
         let model = train_single(&train, &fk, label)?;
+        let num_params = model.num_params();
+        let model = model.prepare();
         let score = match criterion {
             Criterion::Bic => {
                 let mut total = 0.0;
@@ -200,7 +204,7 @@ pub fn select_num_gauss(
                         .map_err(|e| Error::class(label, e))?
                         .total;
                 }
-                -2.0 * total + model.num_params() as f64 * (train_frames as f64).ln()
+                -2.0 * total + num_params as f64 * (train_frames as f64).ln()
             }
             Criterion::Heldout => {
                 let (mut total, mut n) = (0.0, 0usize);
