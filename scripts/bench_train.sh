@@ -9,7 +9,7 @@
 # Features: cepstra compute-mfcc-feats --sample-frequency=8000 --use-energy=false --dither=0 |
 # apply-cmvn | add-deltas (39 dims, 115.6k frames); labels from the utterance ids (SPK<word><A|B>).
 # CPU seconds = user + sys of the process (robust to other jobs on the box), median of --reps runs
-# (default 3). Environment: CEPSTRA (binary), PYTHON (a python with numpy, scikit-learn and
+# (default 3). Environment: CEPSTRA (binary), EM_BENCH (the em_bench example, else built), PYTHON (a python with numpy, scikit-learn and
 # threadpoolctl; default /tmp/venv-sk/bin/python, made when missing).
 set -euo pipefail
 export LC_ALL=C
@@ -21,8 +21,8 @@ corpus=${1:-$here/../shared/data/ti-digits}
 corpus=$(cd "$corpus" && pwd)
 cepstra=${CEPSTRA:-$here/target/release/cepstra}
 [ -x "$cepstra" ] || (cd "$here" && cargo build --release -q -p cepstra-cli)
-(cd "$here" && cargo build --release -q -p cepstra-gmm --example em_bench)
-em=$here/target/release/examples/em_bench
+em=${EM_BENCH:-$here/target/release/examples/em_bench}
+[ -n "${EM_BENCH:-}" ] || (cd "$here" && cargo build --release -q -p cepstra-gmm --example em_bench)
 py=${PYTHON:-/tmp/venv-sk/bin/python}
 if ! "$py" -c 'import numpy, sklearn, threadpoolctl' 2>/dev/null; then
   echo "bench_train.sh: making /tmp/venv-sk (numpy scikit-learn threadpoolctl)" >&2
