@@ -75,9 +75,10 @@ awk -v n="$n" -v per_spk="$per_spk" -v prog="$0" -v out="$out" -v spk_files=" $s
     utt[FNR] = $1; spk[FNR] = $2; grp[FNR] = idx[g]; cnt[idx[g]]++; prev = g; nu = FNR; next }
   FNR == 1 { if (!assigned) { assigned = 1; assign() }
     if (name != "") closeall(name)
-    name = FILENAME; sub(/.*\//, "", name); names[++nn] = name; per_spk_file = index(spk_files, " " name " ") > 0 }
+    name = FILENAME; sub(/.*\//, "", name); names[++nn] = name; per_spk_file = index(spk_files, " " name " ") > 0
+    for (j = 1; j <= n; j++) dest[j] = out "/" j "/" name }   # (paths made once per file, not per line)
   { lines[name]++ }
-  !per_spk_file { if ($1 in u2p) print > (out "/" u2p[$1] "/" name); next }
+  !per_spk_file { if ($1 in u2p) print > dest[u2p[$1]]; next }
   ($1 in sp) { m = split(sp[$1], q, " "); for (i = 1; i <= m; i++) print > (out "/" q[i] "/" name) }
   END { if (bad) exit 3
     if (!assigned) { assigned = 1; assign() }
@@ -91,10 +92,11 @@ awk -v n="$n" -v per_spk="$per_spk" -v prog="$0" -v out="$out" -v spk_files=" $s
     if (dup != "" && per_spk == "true") fail("speaker " dup " is not contiguous in utt2spk (make each speaker id a prefix of its utterance ids, sort with LC_ALL=C)")
     if (dup != "") fail("utterance " dup " appears twice in utt2spk")
     if (ng < n) fail(sprintf("cannot split %d %s into %d parts; lower the number of jobs%s", ng, (per_spk == "true") ? "speakers" : "utterances", n, (per_spk == "true") ? " or use --per-utt" : ""))
+    for (j = 1; j <= n; j++) u2s_dest[j] = out "/" j "/utt2spk"
     j = 1; cum = 0
     for (g = 1; g <= ng; g++) { part[g] = j; cum += cnt[g]; if (j < n && (cum >= j * nu / n || ng - g == n - j)) j++ }
     for (i = 1; i <= nu; i++) { p = part[grp[i]]; u2p[utt[i]] = p; s = spk[i]
-      print utt[i], s > (out "/" p "/utt2spk")
+      print utt[i], s > u2s_dest[p]
       if (!((s, p) in s2u)) { s2u[s, p] = s; order[p, ++ns[p]] = s; sp[s] = (s in sp) ? sp[s] " " p : p }
       s2u[s, p] = s2u[s, p] " " utt[i] }
     closeall("utt2spk")
