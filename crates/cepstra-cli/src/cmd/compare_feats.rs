@@ -58,7 +58,9 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     if diff.num_utts() > 0 {
-        println!("{}", diff.summary());
+        // A closed stdout is an error (or, for a pipe, success), never a panic.
+        use std::io::Write;
+        writeln!(std::io::stdout().lock(), "{}", diff.summary())?;
     }
     diff.check(a.tolerance, &a.max_mean_diff)?;
     Ok(())

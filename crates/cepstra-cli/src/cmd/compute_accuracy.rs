@@ -83,11 +83,7 @@ pub fn run(a: Args) -> Result<()> {
             ..Default::default()
         };
         let lines = compute_accuracy_runs(&a.ref_text, &a.hyp_texts, &opts)?;
-        for line in &lines {
-            eprintln!("{line}");
-            println!("{line}");
-        }
-        return Ok(());
+        return print_summary(&lines, &a);
     }
     let curves = match &set {
         Some(set) => Some(curves_of(set, &a.final_accs)?),
@@ -109,9 +105,25 @@ pub fn run(a: Args) -> Result<()> {
     };
     let out = compute_accuracy(&a.ref_text, &a.hyp_texts[0], &opts)?;
     eprint!("{}", out.details);
-    for line in &out.summary {
+    print_summary(&out.summary, &a)
+}
+
+/// The summary lines on stderr and, unless an output (`--acc-out=-`, `--report=-`) has taken
+/// stdout for its data, on stdout too; a closed stdout is an error, not a panic.
+fn print_summary(lines: &[String], a: &Args) -> Result<()> {
+    use std::io::Write;
+    for line in lines {
         eprintln!("{line}");
-        println!("{line}");
+    }
+    let stdout_taken = [&a.acc_out, &a.report]
+        .iter()
+        .any(|o| o.as_deref().is_some_and(|p| p.as_os_str() == "-"));
+    if !stdout_taken {
+        let mut out = std::io::stdout().lock();
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
     }
     Ok(())
 }

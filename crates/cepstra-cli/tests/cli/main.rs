@@ -5,4 +5,5 @@
 mod bad_input;
 mod feat;
 mod gmm;
+mod outputs;
 mod util;
