@@ -123,7 +123,9 @@ features() {
     apply_cmvn.sh --nj "$nj" --cmd "$cmd" --norm-vars "$norm_vars" "$data" exp/make_mfcc/log "$dest"
   fi
   echo "compute-mfcc-feats ${conf[*]} | apply-cmvn per $cmvn, norm-vars $norm_vars | add-deltas" > "$dest/frontend"
-  cepstra validate-data-dir "$dest"   # here, so that train's check runs while test's features are made
+  # (no validate-data-dir of DEST: make_mfcc.sh / apply_cmvn.sh validated the input, wrote feats.scp in
+  # utt2spk's order and checked it has a line per utterance, so a second pass over the files would find
+  # nothing new)
 }
 
 if [ "$stage" -le 2 ] && [ "$feats_from" = wavs ]; then
