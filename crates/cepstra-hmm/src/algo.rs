@@ -20,6 +20,42 @@ pub struct Emissions {
     pub comp: Array2<f64>,
     /// T×S: ln b_s(x_t) = log-sum-exp of state s's columns.
     pub state: Array2<f64>,
+    /// T×(Σ M_s): each component's share of its state's likelihood, exp(comp − state) (the
+    /// within-state component posteriors, computed with `state`, so no second exp).
+    pub resp: Array2<f64>,
+}
+
+/// Per frame and state: ln of the sum of the state's component likelihoods and each
+/// component's share of it (one exp per component, one ln per state).
+fn state_lse(comp: &Array2<f64>, offsets: &[usize]) -> (Array2<f64>, Array2<f64>) {
+    let (t_len, ncomp) = comp.dim();
+    let s = offsets.len() - 1;
+    let mut state = Array2::zeros((t_len, s));
+    let mut resp = Array2::zeros((t_len, ncomp));
+    for t in 0..t_len {
+        for j in 0..s {
+            let range = offsets[j]..offsets[j + 1];
+            let m = range
+                .clone()
+                .map(|c| comp[[t, c]])
+                .fold(f64::NEG_INFINITY, f64::max);
+            if m == f64::NEG_INFINITY {
+                state[[t, j]] = m;
+                continue;
+            }
+            let mut sum = 0.0;
+            for c in range.clone() {
+                let e = (comp[[t, c]] - m).exp();
+                resp[[t, c]] = e;
+                sum += e;
+            }
+            state[[t, j]] = m + sum.ln();
+            for c in range {
+                resp[[t, c]] /= sum;
+            }
+        }
+    }
+    (state, resp)
 }
 
 /// The best path of an utterance.
@@ -54,11 +90,8 @@ impl Hmm {
             });
         }
         let comp = self.stacked.component_log_likelihoods(feats)?;
-        let s = self.num_states();
-        let state = Array2::from_shape_fn((feats.nrows(), s), |(t, j)| {
-            lse((self.offsets[j]..self.offsets[j + 1]).map(|c| comp[[t, c]]))
-        });
-        Ok(Emissions { comp, state })
+        let (state, resp) = state_lse(&comp, &self.offsets);
+        Ok(Emissions { comp, state, resp })
     }
 
     /// As [`Hmm::emissions`] with f64 features and an f64 E-step (for parity checks against
@@ -86,11 +119,8 @@ impl Hmm {
             let lw = self.stacked.weights()[c].ln();
             comp.column_mut(c).assign(&ll.mapv(|v| v + lw));
         }
-        let s = self.num_states();
-        let state = Array2::from_shape_fn((feats.nrows(), s), |(t, j)| {
-            lse((self.offsets[j]..self.offsets[j + 1]).map(|c| comp[[t, c]]))
-        });
-        Ok(Emissions { comp, state })
+        let (state, resp) = state_lse(&comp, &self.offsets);
+        Ok(Emissions { comp, state, resp })
     }
 
     fn la(&self, i: usize, j: usize) -> f64 {
@@ -117,7 +147,7 @@ impl Hmm {
         }
         for t in 1..t_len {
             for j in 0..s {
-                let v = lse((0..s).map(|i| a[[t - 1, i]] + self.la(i + 1, j + 1)));
+                let v = lse(self.preds[j].iter().map(|&(i, l)| a[[t - 1, i]] + l));
                 a[[t, j]] = v + em.state[[t, j]];
             }
         }
@@ -137,9 +167,9 @@ impl Hmm {
         }
         for t in (0..t_len - 1).rev() {
             for i in 0..s {
-                b[[t, i]] =
-                    lse((0..s)
-                        .map(|j| self.la(i + 1, j + 1) + em.state[[t + 1, j]] + b[[t + 1, j]]));
+                b[[t, i]] = lse(self.succs[i]
+                    .iter()
+                    .map(|&(j, l)| l + em.state[[t + 1, j]] + b[[t + 1, j]]));
             }
         }
         let total = lse((0..s).map(|j| self.la(0, j + 1) + em.state[[0, j]] + b[[0, j]]));
@@ -164,8 +194,8 @@ impl Hmm {
         for t in 1..t_len {
             for j in 0..s {
                 let (mut best, mut arg) = (f64::NEG_INFINITY, 0);
-                for i in 0..s {
-                    let v = d[[t - 1, i]] + self.la(i + 1, j + 1);
+                for &(i, l) in &self.preds[j] {
+                    let v = d[[t - 1, i]] + l;
                     if v > best {
                         best = v;
                         arg = i;
@@ -213,8 +243,7 @@ impl Hmm {
         for t in 0..t_len {
             for j in 0..s {
                 for c in self.offsets[j]..self.offsets[j + 1] {
-                    comp_occ[[t, c]] =
-                        state_occ[[t, j]] * (em.comp[[t, c]] - em.state[[t, j]]).exp();
+                    comp_occ[[t, c]] = state_occ[[t, j]] * em.resp[[t, c]];
                 }
             }
         }
@@ -225,12 +254,9 @@ impl Hmm {
         }
         for t in 0..t_len - 1 {
             for i in 0..s {
-                for j in 0..s {
-                    let l = self.la(i + 1, j + 1);
-                    if l > f64::NEG_INFINITY {
-                        tc[[i + 1, j + 1]] +=
-                            (a[[t, i]] + l + em.state[[t + 1, j]] + b[[t + 1, j]] - total).exp();
-                    }
+                for &(j, l) in &self.succs[i] {
+                    tc[[i + 1, j + 1]] +=
+                        (a[[t, i]] + l + em.state[[t + 1, j]] + b[[t + 1, j]] - total).exp();
                 }
             }
         }

@@ -31,6 +31,11 @@ pub struct Hmm {
     pub(crate) states: Vec<Gmm>,
     pub(crate) trans: Array2<f64>,
     pub(crate) log_trans: Array2<f64>,
+    /// Per emitting state j (0-based): its emitting predecessors i with ln a_ij (finite), in
+    /// increasing i; the forward and Viterbi recursions visit only these.
+    pub(crate) preds: Vec<Vec<(usize, f64)>>,
+    /// Per emitting state i: its emitting successors j with ln a_ij, in increasing j.
+    pub(crate) succs: Vec<Vec<(usize, f64)>>,
     pub(crate) allow_any_end: bool,
     /// All states' components in one model (state s owns components offsets[s]..offsets[s+1]).
     pub(crate) stacked: Gmm,
@@ -111,10 +116,28 @@ impl Hmm {
             .map_err(|e| Error::InvalidModel(e.to_string()))?;
         let stacked = Gmm::from_params(cov, Array1::from(weights.to_vec()), means, covars)?;
         let log_trans = trans.mapv(f64::ln);
+        let preds = (1..=s)
+            .map(|j| {
+                (1..=s)
+                    .filter(|&i| trans[[i, j]] > 0.0)
+                    .map(|i| (i - 1, log_trans[[i, j]]))
+                    .collect()
+            })
+            .collect();
+        let succs = (1..=s)
+            .map(|i| {
+                (1..=s)
+                    .filter(|&j| trans[[i, j]] > 0.0)
+                    .map(|j| (j - 1, log_trans[[i, j]]))
+                    .collect()
+            })
+            .collect();
         Ok(Hmm {
             states,
             trans,
             log_trans,
+            preds,
+            succs,
             allow_any_end,
             stacked,
             offsets,

@@ -148,6 +148,11 @@ fn invalid(name: &str, value: impl std::fmt::Display, why: &str) -> Error {
     Error::InvalidOption(format!("--{name}={value}: {why}"))
 }
 
+/// The most emitting states per word `--num-states` may ask for.
+pub const MAX_STATES: usize = 1000;
+/// The most training passes `--num-iters` may ask for.
+pub const MAX_ITERS: usize = 100_000;
+
 impl HmmTrainOptions {
     /// Checks every value once (the trainer's entry points call it).
     ///
@@ -162,6 +167,22 @@ impl HmmTrainOptions {
         }
         if self.num_gauss == 0 {
             return Err(invalid("num-gauss", 0, "must be at least 1"));
+        }
+        // Bounds before anything is allocated or run: a word HMM has tens of states (the
+        // transition matrix is S×S), and EM converges in tens of passes.
+        if self.num_states > MAX_STATES {
+            return Err(invalid(
+                "num-states",
+                self.num_states,
+                "must be at most 1000",
+            ));
+        }
+        if self.num_iters > MAX_ITERS {
+            return Err(invalid(
+                "num-iters",
+                self.num_iters,
+                "must be at most 100000",
+            ));
         }
         if !(self.self_loop > 0.0 && self.self_loop < 1.0) {
             return Err(invalid("self-loop", self.self_loop, "must be in (0, 1)"));

@@ -42,15 +42,20 @@ impl HmmStats {
     pub fn add(&mut self, hmm: &Hmm, feats: ArrayView2<'_, f32>, post: &Posteriors) -> Result<()> {
         let x = feats.mapv(f64::from);
         let xx = x.mapv(|v| v * v);
+        // One GEMM for every state's components (Σ M_s rows), sliced per state below.
+        let first_all = post.comp_occ.t().dot(&x);
+        let second_all = post.comp_occ.t().dot(&xx);
+        let occ_all = post.comp_occ.sum_axis(Axis(0));
         for (j, st) in self.states.iter_mut().enumerate() {
-            let g = post
-                .comp_occ
-                .slice(s![.., hmm.offsets[j]..hmm.offsets[j + 1]]);
-            let occ = g.sum_axis(Axis(0));
-            let first = g.t().dot(&x);
+            let range = hmm.offsets[j]..hmm.offsets[j + 1];
+            let occ = occ_all.slice(s![range.clone()]).to_owned();
+            let first = first_all.slice(s![range.clone(), ..]).to_owned();
             let second = match st.second() {
-                SecondOrder::Diag(_) => SecondOrder::Diag(g.t().dot(&xx)),
+                SecondOrder::Diag(_) => {
+                    SecondOrder::Diag(second_all.slice(s![range.clone(), ..]).to_owned())
+                }
                 SecondOrder::Full(_) => {
+                    let g = post.comp_occ.slice(s![.., range.clone()]);
                     let d = x.ncols();
                     let mut s3 = Array3::zeros((g.ncols(), d, d));
                     for m in 0..g.ncols() {

@@ -86,7 +86,7 @@ impl Hmm {
         for (t, &j) in path.states.iter().enumerate() {
             state_occ[[t, j]] = 1.0;
             for c in self.offsets[j]..self.offsets[j + 1] {
-                comp_occ[[t, c]] = (em.comp[[t, c]] - em.state[[t, j]]).exp();
+                comp_occ[[t, c]] = em.resp[[t, c]];
             }
             let from = if t == 0 { 0 } else { path.states[t - 1] + 1 };
             tc[[from, j + 1]] += 1.0;
