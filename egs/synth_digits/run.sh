@@ -13,7 +13,7 @@
 #   egs/synth_digits/run.sh --cmvn speaker --norm-vars true
 #   egs/synth_digits/run.sh --nj 4 --cmd slurm.pl --seeds 1,2,3
 caller=$PWD
-cd "$(dirname "$0")" || exit 1
+if [[ $0 == */* ]]; then cd "${0%/*}" || exit 1; fi   # (no dirname process)
 # shellcheck source=SCRIPTDIR/cmd.sh
 . ./cmd.sh
 # shellcheck source=SCRIPTDIR/path.sh

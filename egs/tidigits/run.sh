@@ -15,7 +15,7 @@
 # (.../{MAN,WOMAN}/SPK/<word><A|B>_endpt.wav): see local/prepare_data.sh.
 
 caller=$PWD
-cd "$(dirname "$0")" || exit 1
+if [[ $0 == */* ]]; then cd "${0%/*}" || exit 1; fi   # (no dirname process)
 # shellcheck source=SCRIPTDIR/cmd.sh
 . ./cmd.sh
 # shellcheck source=SCRIPTDIR/path.sh
