@@ -5,5 +5,6 @@
 mod bad_input;
 mod feat;
 mod gmm;
+mod limits;
 mod outputs;
 mod util;
