@@ -5,6 +5,7 @@
 mod bad_input;
 mod feat;
 mod gmm;
+mod killed;
 mod limits;
 mod outputs;
 mod util;
