@@ -104,8 +104,11 @@ pub trait FeatureComputer: Send + Sync {
     /// [`Error::NonFiniteSample`] if `wave` holds NaN or infinity.
     fn compute_with_seed(&self, wave: &[f32], seed: u64) -> Result<Array2<f32>> {
         let mut out = Array2::zeros((self.num_frames(wave.len()), self.dim()));
-        self.compute_into(wave, seed, out.view_mut(), &mut Scratch::default())?;
-        Ok(out)
+        // The calling thread's buffers, kept between utterances (their contents never matter).
+        let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let r = self.compute_into(wave, seed, out.view_mut(), &mut scratch);
+        SCRATCH.with(|s| *s.borrow_mut() = scratch);
+        r.map(|()| out)
     }
 
     /// Kaldi's `OfflineFeatureTpl::ComputeFeatures`: the features of `wave` recorded at
@@ -153,6 +156,11 @@ pub trait FeatureComputer: Send + Sync {
     fn compute(&self, wave: &[f32]) -> Result<Array2<f32>> {
         self.compute_with_seed(wave, self.frame_options().dither_seed)
     }
+}
+
+thread_local! {
+    /// The [`Scratch`] of [`FeatureComputer::compute_with_seed`] on this thread.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// A per-utterance dither seed from a base seed and the utterance key (FNV-1a of the key mixed
