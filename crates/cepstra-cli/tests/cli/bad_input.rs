@@ -1223,3 +1223,27 @@ fn usage_error_exits_2_and_broken_pipe_is_success() {
     drop(stdout);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn streamed_wav_headers_are_read_to_the_end() {
+    // As `sox … -t wav - |` writes them: data size 0xFFFFFFFF; through a pipe and as a file.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    good_wav(d, "a.wav");
+    streamed_wav(d, "s.wav");
+    wav_scp(d, "plain a.wav\nfile s.wav\npipe cat s.wav |\n");
+    crate::util::ok(
+        d,
+        &[
+            "compute-mfcc-feats",
+            "--sample-frequency=8000",
+            "--dither=0",
+            "scp:wav.scp",
+            "ark:f.ark",
+        ],
+    );
+    let feats = crate::util::read_table(&format!("ark:{}", d.join("f.ark").display()));
+    assert_eq!(feats.len(), 3);
+    assert_eq!(feats[1].1, feats[0].1, "streamed file");
+    assert_eq!(feats[2].1, feats[0].1, "streamed pipe");
+}
