@@ -68,11 +68,11 @@ old=()   # nothing of an earlier run can be merged into this one (rm only when t
 for f in "$data/utt2num_frames" "${scps[@]}" "${counts[@]}"; do [ ! -e "$f" ] || old+=("$f"); done
 [ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
 
-# the check and the split at once (two processes, each a few ms)
+# The check runs beside the split and the feature jobs (it is waited for before anything relies on it: the
+# merge below, which needs utt2spk sorted).
 cepstra validate-data-dir --no-text --no-feats "$data" & validate_pid=$!
 # Per-utterance split: features do not depend on the speaker (CMN here is per utterance).
 split_data.sh --per-utt "$data" "$nj"
-wait "$validate_pid" || exit 1   # (validate-data-dir said what is wrong)
 sdata=$data/split${nj}utt
 
 # compute-mfcc-feats [| apply-cmvn | add-deltas] [| copy-feats --compress] > ark,scp
@@ -110,6 +110,8 @@ explain() {
 
 # shellcheck disable=SC2086  # $cmd may carry options, e.g. "slurm.pl --mem 2G"
 if ! $cmd JOB=1:"$nj" "$logdir/make_mfcc_$name.JOB.log" "${pipe[@]}"; then
+  # an invalid data dir is the reason to give first
+  wait "$validate_pid" || { echo "$0: $data is not a valid data dir (see validate-data-dir's message above)" >&2; exit 1; }
   # name the failed jobs' utterances and logs (cepstra's ERROR line), not a later "cannot read"
   failed_logs=()
   for ((n = 1; n <= nj; n++)); do
@@ -131,6 +133,7 @@ if ! $cmd JOB=1:"$nj" "$logdir/make_mfcc_$name.JOB.log" "${pipe[@]}"; then
   exit 1
 fi
 
+wait "$validate_pid" || { echo "$0: $data is not a valid data dir (see validate-data-dir's message above)" >&2; exit 1; }
 # (bash built-ins where a process would do: a fork costs 2-5 ms, and the shell layer's budget is 0.1 s)
 # merge: the parts are contiguous runs of utt2spk (sorted, as validate-data-dir checked), so their
 # concatenation in order is sorted; read and written by bash itself
