@@ -292,10 +292,14 @@ impl<T: Elem> Prepared<T> {
         self.kernels
     }
 
+    /// The steps are `#[inline(always)]`: each is compiled inside the kernel set's copy of the pass
+    /// (`run_chunk_avx512` / `run_chunk_avx2`), so its loops vectorise for that set.
+    ///
     /// Step 1: the block's frames into the kernels' layouts, checking finiteness: the M-step
     /// rows (`stats`, and always for diagonal models, whose E-step GEMM reads them too) and the
     /// E-step's (centred f32 frames for the whitening kernels, [x − c, 1] for the dense GEMM)
     /// when `e_step`.
+    #[inline(always)]
     fn load_block(
         &self,
         xb: ArrayView2<'_, T>,
@@ -376,6 +380,7 @@ impl<T: Elem> Prepared<T> {
 
     /// Step 2: the weighted component log-likelihoods of the loaded block's b frames into ll
     /// (rows of lk; a diagonal model's padding components get 0).
+    #[inline(always)]
     fn log_likelihoods_block(&self, b: usize, bb: &mut BlockBufs<'_, T>) {
         let (k, d, lk) = (self.k, self.d, bb.lk);
         let ks = self.kernels;
@@ -440,6 +445,7 @@ impl<T: Elem> Prepared<T> {
 
     /// Step 4: the M-step statistics of the block's b frames with the posteriors (or given
     /// weights) in ll, added to `acc`.
+    #[inline(always)]
     fn mstep_block(&self, b: usize, bb: &mut BlockBufs<'_, T>, acc: &mut [f64]) {
         let (k, d, lk) = (self.k, self.d, bb.lk);
         let ks = self.kernels;
@@ -605,6 +611,7 @@ fn posteriors_block(
 }
 
 /// The row as a slice (copied into `buf` when its elements are not contiguous).
+#[inline(always)]
 fn row_slice<'a, T: Elem>(row: &'a ArrayView1<'_, T>, buf: &'a mut Vec<T>) -> &'a [T] {
     match row.as_slice() {
         Some(r) => r,
@@ -659,7 +666,7 @@ fn non_finite<T: Elem>(row: &[T], frame: usize) -> Error {
     Error::NonFinite { frame, dim, value }
 }
 
-#[inline]
+#[inline(always)]
 fn sum_sq<T: Elem>(v: &[T]) -> f64 {
     // Four partial sums in the element type, combined in f64.
     let mut acc = [0.0f64; 4];
