@@ -136,6 +136,25 @@ check "... with a config file of every setting" has "$d0/config" '^num_iters 2$'
 check "... naming the front-end" has "$d0/config" '^frontend compute-mfcc-feats .*apply-cmvn per utterance, norm-vars false \| add-deltas$'
 check "exp/RESULTS names the setting and the normalisation" \
   has "$recipe/exp/RESULTS" $'tidigits cmn_diag_k1_i2\tcmvn utterance\tnorm-vars false\t.*accuracy'
+# progress (issue 12 §6): a line when each stage starts and when it is done
+check "a progress line per stage: stage 0 data ... stage 4 score" \
+  bash -c "grep -q 'stage 0 data: ' r1.log && grep -q 'stage 2 features: ' r1.log && grep -q 'stage 3 train: ' r1.log && grep -q 'stage 4 score: ' r1.log"
+check "... each done with its time" bash -c "[ \$(grep -cE 'stage (data|validate|features|train|score) done \([0-9]+\.[0-9]{2} s\)' r1.log) -eq 5 ]"
+# the report's sections (issue 12 §6), from the recipe's own files
+rep=$d0/score_test_cmn/report.html
+check "the report shows the setting (model options and front-end)" \
+  bash -c "grep -q '<section id=\"setting\">' '$rep' && grep -q 'num-gauss 1 covariance diag num-iters 2' '$rep' && grep -q 'apply-cmvn' '$rep'"
+check "... a per-speaker table (speakers td, te)" bash -c "grep -q '<section id=\"per-speaker\">' '$rep' && grep -q '>td<' '$rep' && grep -q '>te<' '$rep'"
+check "... the final model's likelihood (train_classes.sh left final.JOB.acc)" \
+  bash -c "[ -f '$d0/final.1.acc' ] && [ -f '$d0/final.2.acc' ] && grep -q 'class=\"final\"' '$rep' && grep -q 'Ringed, point 2: the final model' '$rep'"
+check "... and says what point 0 is" has "$rep" 'Point 0 is the initial model \(k-means, before any EM update\)'
+if grep -q '<tr><td class="mono">' <(sed -n '/<section id="errors">/,/<\/section>/p' "$rep"); then
+  check "... the errors with the closest other class and the margin per frame" has "$rep" '<th>closest other class</th><th class="num">margin \(per frame\)</th>'
+  check "... and an audio player for every error (local wavs)" \
+    bash -c "sed -n '/<section id=\"errors\">/,/<\/section>/p' '$rep' | grep '<tr><td class=\"mono\">' | grep -v '<audio controls preload=\"none\" src=\"file:///' | grep -q . && exit 1; exit 0"
+else
+  check "... no errors: the error section says so" has "$rep" 'No errors\.'
+fi
 
 # --stage N > 0 without --corpus once data/ exists (it used to demand --corpus)
 runit r2.log --stage 1 "${opts[@]}"
@@ -186,6 +205,14 @@ check "--norm-vars true with per-utterance statistics needs stage 2 first: fails
 check "train_classes.sh into a dir of other settings fails" test $? -ne 0
 check "... naming the setting that differs" bash -c "grep -q '^  num_iters 2$' r9.log && grep -q '^  num_iters 4$' r9.log"
 check "... and leaves the models alone" unchanged d0.saved "$d0"
+
+# several seeds: one model set each and a summary page (issue 12 §6)
+runit r11.log --stage 3 "${opts[@]}" --seeds 0,1
+check "--seeds 0,1 exits 0 with the mean ± sd line" bash -c "tail -n 1 r11.log | grep -qE '^accuracy [01]\.[0-9]{4} ± [0-9.]+ over 2 seeds'"
+sp=$recipe/exp/classes_cmn_diag_k1_i2_s0+1/score_test_cmn/report.html
+check "... and the seeds' summary page, linking each seed's report" \
+  bash -c "grep -q '<section id=\"runs\">' '$sp' && grep -q 'href=\"../../classes_cmn_diag_k1_i2_s1/score_test_cmn/report.html\"' '$sp'"
+check "... seed 0's model set as it was" unchanged d0.saved "$d0"
 
 # a failed feature job fails the run (it used to end with an accuracy on the utterances that were left)
 sed -i 's|^td_2_1 .*|td_2_1 td/gone.wav|' "$c/test/wav.scp"
