@@ -251,6 +251,7 @@ fn check_utterance(utt: &str, feats: ArrayView2<'_, f32>, dim: usize) -> Result<
 /// let all = classify_utterances(&set, &[("u1", a.view()), ("u2", b.view())], &opts);
 /// assert_eq!(all[0].as_ref().map(|r| r.label.as_str()).ok(), Some("yes"));
 /// assert_eq!(all[1].as_ref().ok(), classify_utterance(&set, "u2", b.view(), &opts).as_ref().ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn classify_utterances<M: ClassScorer + ?Sized>(
     models: &M,
