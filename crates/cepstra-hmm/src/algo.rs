@@ -10,7 +10,18 @@ fn lse(xs: impl Iterator<Item = f64> + Clone) -> f64 {
     if m == f64::NEG_INFINITY {
         return m;
     }
-    m + xs.map(|x| (x - m).exp()).sum::<f64>().ln()
+    m + xs.map(|x| exp_rel(x - m)).sum::<f64>().ln()
+}
+
+/// e^d for d = x − max ≤ 0: exactly 1 for the maximum itself without calling `exp` (e^0 = 1
+/// exactly, so the sums are bit for bit those of `exp` everywhere; one call fewer per log-sum).
+#[inline]
+fn exp_rel(d: f64) -> f64 {
+    if d == 0.0 {
+        1.0
+    } else {
+        d.exp()
+    }
 }
 
 /// Emission log-likelihoods of one utterance.
@@ -45,7 +56,7 @@ fn state_lse(comp: &Array2<f64>, offsets: &[usize]) -> (Array2<f64>, Array2<f64>
             }
             let mut sum = 0.0;
             for c in range.clone() {
-                let e = (comp[[t, c]] - m).exp();
+                let e = exp_rel(comp[[t, c]] - m);
                 resp[[t, c]] = e;
                 sum += e;
             }
