@@ -91,17 +91,10 @@ pub fn check_output_args(sub: &clap::Command, matches: &clap::ArgMatches) -> any
     Ok(())
 }
 
-/// Fails when a feature matrix holds NaN or infinity, naming the frame and column.
+/// Fails when a feature matrix holds NaN or infinity, naming the frame and column
+/// ([`cepstra_feat::check_finite`]).
 pub fn ensure_finite(feats: &ndarray::Array2<f32>) -> anyhow::Result<()> {
-    if let Some((i, v)) = feats.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        let cols = feats.ncols().max(1);
-        anyhow::bail!(
-            "non-finite value {v} at frame {}, column {} (fix the features upstream)",
-            i / cols,
-            i % cols
-        );
-    }
-    Ok(())
+    Ok(cepstra_feat::check_finite(feats.view())?)
 }
 
 #[cfg(test)]
