@@ -46,14 +46,7 @@ pub struct Entry {
 /// a key alone.
 pub fn read_entries(path: &Path, allow_empty_value: bool) -> Result<Vec<Entry>> {
     let text = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-    let text = String::from_utf8(text).map_err(|e| {
-        let (line, column) = crate::error::utf8_error_position(&e);
-        Error::Line {
-            path: path.into(),
-            line,
-            reason: format!("not valid UTF-8 (byte {column} of the line)"),
-        }
-    })?;
+    let text = crate::error::utf8_text(text, path)?;
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

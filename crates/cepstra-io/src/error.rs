@@ -128,6 +128,19 @@ pub(crate) fn utf8_error_position(e: &std::string::FromUtf8Error) -> (usize, usi
     (line, column)
 }
 
+/// A file's bytes as text, or an error naming the file, the line and the byte of the first
+/// invalid UTF-8.
+pub(crate) fn utf8_text(bytes: Vec<u8>, path: impl Into<PathBuf>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, column) = utf8_error_position(&e);
+        Error::Line {
+            path: path.into(),
+            line,
+            reason: format!("not valid UTF-8 (byte {column} of the line)"),
+        }
+    })
+}
+
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 

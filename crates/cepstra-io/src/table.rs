@@ -324,14 +324,7 @@ fn resolve_kind(kind: InputKind, scp_dir: Option<&Path>) -> InputKind {
 /// resolve relative paths.
 pub fn read_scp(rxfilename: &str) -> Result<(Vec<ScpEntry>, Option<PathBuf>)> {
     let bytes = Input::open(rxfilename)?.read_all()?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let (line, column) = crate::error::utf8_error_position(&e);
-        Error::Line {
-            path: rxfilename.into(),
-            line,
-            reason: format!("scp file is not valid UTF-8 (byte {column} of the line)"),
-        }
-    })?;
+    let text = crate::error::utf8_text(bytes, rxfilename)?;
     let dir = match classify_input(rxfilename) {
         InputKind::File(p) => p.parent().map(Path::to_path_buf),
         _ => None,
@@ -858,14 +851,7 @@ pub fn read_text_table(spec_or_path: &str) -> Result<Vec<(String, String)>> {
         _ => spec_or_path,
     };
     let bytes = Input::open(name)?.read_all()?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let (line, column) = crate::error::utf8_error_position(&e);
-        Error::Line {
-            path: name.into(),
-            line,
-            reason: format!("not valid UTF-8 (byte {column} of the line)"),
-        }
-    })?;
+    let text = crate::error::utf8_text(bytes, name)?;
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

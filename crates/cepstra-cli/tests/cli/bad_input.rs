@@ -199,13 +199,7 @@ const MORE: &[Strict] = &[
     strict(
         Case {
             name: "--num-mel-bins beyond the FFT (mfcc)",
-            setup: |d| {
-                good_wav(d, "a.wav");
-                wav_scp(d, "u1 a.wav\n");
-                let mut a = mfcc("scp:wav.scp");
-                a.insert(1, "--num-mel-bins=4294967295".into());
-                a
-            },
+            setup: |d| mfcc_of_one_wav(d, "--num-mel-bins=4294967295"),
             expect: &["--num-mel-bins=4294967295", "FFT bins"],
         },
         1,
@@ -233,13 +227,7 @@ const MORE: &[Strict] = &[
     strict(
         Case {
             name: "--frame-length=1e7",
-            setup: |d| {
-                good_wav(d, "a.wav");
-                wav_scp(d, "u1 a.wav\n");
-                let mut a = mfcc("scp:wav.scp");
-                a.insert(1, "--frame-length=1e7".into());
-                a
-            },
+            setup: |d| mfcc_of_one_wav(d, "--frame-length=1e7"),
             expect: &["--frame-length=10000000", "at most"],
         },
         1,
@@ -248,13 +236,7 @@ const MORE: &[Strict] = &[
     strict(
         Case {
             name: "--frame-length=1e9",
-            setup: |d| {
-                good_wav(d, "a.wav");
-                wav_scp(d, "u1 a.wav\n");
-                let mut a = mfcc("scp:wav.scp");
-                a.insert(1, "--frame-length=1e9".into());
-                a
-            },
+            setup: |d| mfcc_of_one_wav(d, "--frame-length=1e9"),
             expect: &["--frame-length=1000000000"],
         },
         1,
@@ -281,13 +263,7 @@ const MORE: &[Strict] = &[
     strict(
         Case {
             name: "--num-ceps above --num-mel-bins",
-            setup: |d| {
-                good_wav(d, "a.wav");
-                wav_scp(d, "u1 a.wav\n");
-                let mut a = mfcc("scp:wav.scp");
-                a.insert(1, "--num-ceps=1000".into());
-                a
-            },
+            setup: |d| mfcc_of_one_wav(d, "--num-ceps=1000"),
             expect: &["--num-ceps=1000", "--num-mel-bins"],
         },
         1,
@@ -927,6 +903,15 @@ fn mfcc(scp: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// One good wav in `wav.scp` and `compute-mfcc-feats OPTION` of it.
+fn mfcc_of_one_wav(d: &Path, option: &str) -> Vec<String> {
+    good_wav(d, "a.wav");
+    wav_scp(d, "u1 a.wav\n");
+    let mut a = mfcc("scp:wav.scp");
+    a.insert(1, option.into());
+    a
 }
 
 fn wav_scp(dir: &Path, lines: &str) {

@@ -21,17 +21,22 @@ fn temps(d: &Path) -> Vec<String> {
     v
 }
 
-/// Starts `copy-feats ark:- ark:out.ark`, feeds it the first half of `input`, and waits until its
-/// temporary output holds data: the writer is then mid-run, waiting for the rest of its input.
-fn half_written(d: &Path, input: &[u8]) -> (Child, std::process::ChildStdin) {
-    let mut child = cepstra()
+/// `copy-feats ark:- ark:out.ark` in `d`, its stdin a pipe.
+fn copy_feats(d: &Path) -> Child {
+    cepstra()
         .current_dir(d)
         .args(["copy-feats", "ark:-", "ark:out.ark"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `copy-feats ark:- ark:out.ark`, feeds it the first half of `input`, and waits until its
+/// temporary output holds data: the writer is then mid-run, waiting for the rest of its input.
+fn half_written(d: &Path, input: &[u8]) -> (Child, std::process::ChildStdin) {
+    let mut child = copy_feats(d);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&input[..input.len() / 2]).unwrap();
     stdin.flush().unwrap();
@@ -102,14 +107,7 @@ fn killed_writers_leave_the_old_file_and_no_temporary_files() {
             );
         }
         // A complete second run: the new file whole, and no temporary file of anybody left.
-        let mut child = cepstra()
-            .current_dir(d)
-            .args(["copy-feats", "ark:-", "ark:out.ark"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = copy_feats(d);
         child.stdin.take().unwrap().write_all(&input).unwrap();
         assert!(child.wait().unwrap().success());
         assert_eq!(

@@ -4,10 +4,6 @@
 
 use std::path::Path;
 
-use ndarray::Array2;
-
-use crate::util::{signal, write_table, write_wav};
-
 /// `(subcommand and its other arguments, the options to push to their extremes)`; `OPT` in the
 /// arguments is where the option goes.
 type Target = (&'static [&'static str], &'static [&'static str]);
@@ -152,33 +148,7 @@ const REAL_OPTIONS: &[Target] = &[
 ];
 
 fn setup(d: &Path) {
-    let m = |off: f32, n: usize| {
-        Array2::from_shape_fn((n, 3), |(t, j)| {
-            off + ((t * 7 + j * 3) % 5) as f32 * 0.3 + j as f32
-        })
-    };
-    write_table(
-        &format!("ark:{}", d.join("f.ark").display()),
-        &[
-            ("u1", m(0.0, 30)),
-            ("u2", m(5.0, 30)),
-            ("u3", m(0.4, 30)),
-            ("u4", m(5.2, 30)),
-        ],
-    );
-    std::fs::write(d.join("text"), "u1 a\nu2 b\nu3 a\nu4 b\n").unwrap();
-    write_wav(&d.join("a.wav"), 8000, 1, &signal(4000));
-    std::fs::write(d.join("wav.scp"), "w1 a.wav\n").unwrap();
-    crate::util::ok(
-        d,
-        &[
-            "gmm-init",
-            "--num-gauss=2",
-            "--min-gaussian-occupancy=1",
-            "ark:f.ark",
-            "m.json",
-        ],
-    );
+    crate::util::small_corpus(d);
     crate::util::ok(d, &["gmm-acc-stats", "m.json", "ark:f.ark", "m.acc"]);
 }
 

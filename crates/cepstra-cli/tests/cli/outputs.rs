@@ -4,12 +4,10 @@
 
 use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
-use ndarray::Array2;
-
-use crate::util::{cepstra, ok, run, signal, write_table, write_wav};
+use crate::util::{cepstra, char_device, ok, run, small_corpus};
 
 /// One subcommand with one output argument: `args(out)` puts `out` in its place; `table` says
 /// the output is a table wspecifier (`ark:OUT`, and `ark:-` for stdout).
@@ -118,35 +116,9 @@ const CMDS: &[Cmd] = &[
     },
 ];
 
-/// Features of two classes, a model, a model set, hypotheses and a wav in `d`.
+/// The small corpus, a model set and its hypotheses in `d`.
 fn setup(d: &Path) {
-    let m = |off: f32, n: usize| {
-        Array2::from_shape_fn((n, 3), |(t, j)| {
-            off + ((t * 7 + j * 3) % 5) as f32 * 0.3 + j as f32
-        })
-    };
-    write_table(
-        &format!("ark:{}", d.join("f.ark").display()),
-        &[
-            ("u1", m(0.0, 30)),
-            ("u2", m(5.0, 30)),
-            ("u3", m(0.4, 30)),
-            ("u4", m(5.2, 30)),
-        ],
-    );
-    std::fs::write(d.join("text"), "u1 a\nu2 b\nu3 a\nu4 b\n").unwrap();
-    write_wav(&d.join("a.wav"), 8000, 1, &signal(4000));
-    std::fs::write(d.join("wav.scp"), "w1 a.wav\n").unwrap();
-    ok(
-        d,
-        &[
-            "gmm-init",
-            "--num-gauss=2",
-            "--min-gaussian-occupancy=1",
-            "ark:f.ark",
-            "m.json",
-        ],
-    );
+    small_corpus(d);
     ok(
         d,
         &[
@@ -189,26 +161,6 @@ fn run_ok(d: &Path, args: &[String]) -> Result<Vec<u8>, String> {
             "{args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ))
-    }
-}
-
-/// A character device: a `mknod` copy of /dev/null in `dir` as root, else /dev/null itself,
-/// which a user without root cannot replace (the real one is never touched as root).
-fn char_device(dir: &Path) -> PathBuf {
-    let dev = dir.join("null-device");
-    let made = std::process::Command::new("mknod")
-        .arg(&dev)
-        .args(["c", "1", "3"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if made {
-        dev
-    } else {
-        eprintln!(
-            "mknod not permitted: the device case writes /dev/null, which this user cannot replace"
-        );
-        PathBuf::from("/dev/null")
     }
 }
 

@@ -89,3 +89,56 @@ pub fn files(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A small corpus in `d`: `f.ark` (four 3-dimensional utterances `u1`..`u4` of two classes),
+/// `text` (`a`, `b`, `a`, `b`), `a.wav` (8 kHz) in `wav.scp` as `w1`, and `m.json`
+/// (`gmm-init --num-gauss=2` of `f.ark`).
+pub fn small_corpus(d: &Path) {
+    let m = |off: f32, n: usize| {
+        Array2::from_shape_fn((n, 3), |(t, j)| {
+            off + ((t * 7 + j * 3) % 5) as f32 * 0.3 + j as f32
+        })
+    };
+    write_table(
+        &format!("ark:{}", d.join("f.ark").display()),
+        &[
+            ("u1", m(0.0, 30)),
+            ("u2", m(5.0, 30)),
+            ("u3", m(0.4, 30)),
+            ("u4", m(5.2, 30)),
+        ],
+    );
+    std::fs::write(d.join("text"), "u1 a\nu2 b\nu3 a\nu4 b\n").unwrap();
+    write_wav(&d.join("a.wav"), 8000, 1, &signal(4000));
+    std::fs::write(d.join("wav.scp"), "w1 a.wav\n").unwrap();
+    ok(
+        d,
+        &[
+            "gmm-init",
+            "--num-gauss=2",
+            "--min-gaussian-occupancy=1",
+            "ark:f.ark",
+            "m.json",
+        ],
+    );
+}
+
+/// A character device to write to: a `mknod` copy of /dev/null in `dir` as root (the real one
+/// is never touched as root), else /dev/null itself, which a user without root cannot replace.
+pub fn char_device(dir: &Path) -> PathBuf {
+    let dev = dir.join("null-device");
+    let made = Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        dev
+    } else {
+        eprintln!(
+            "mknod not permitted: the device case writes /dev/null, which this user cannot replace"
+        );
+        PathBuf::from("/dev/null")
+    }
+}
