@@ -516,56 +516,20 @@ impl<T: Elem> Prepared<T> {
         post: ArrayView2<'_, f64>,
         stats: &mut GmmStats,
     ) -> Result<()> {
-        let (k, n) = (self.k, x.nrows());
         crate::sched::par_chunks_ordered(
-            n,
+            x.nrows(),
             self.chunk,
             |lo, hi| {
-                pool::with_scratch(|s| {
-                    let xs = x.slice(ndarray::s![lo..hi, ..]);
-                    let mut out = ChunkOut {
-                        loglike: 0.0,
-                        weight: 0.0,
-                        acc: pool::take_acc(self.acc_len()),
-                        frame_ll: Vec::new(),
-                        per_comp: Vec::new(),
-                    };
-                    let bmax = self.block.min((hi - lo).max(1));
-                    let mut bb = self.block_bufs(s, bmax, true, false);
-                    let lk = bb.lk;
-                    let mut r0 = 0;
-                    while r0 < hi - lo {
-                        let b = self.block.min(hi - lo - r0);
-                        self.load_block(
-                            xs.slice(ndarray::s![r0..r0 + b, ..]),
-                            lo + r0,
-                            true,
-                            false,
-                            &mut bb,
-                        )?;
-                        for bi in 0..b {
-                            let f = lo + r0 + bi;
-                            let row = &mut bb.ll[bi * lk..(bi + 1) * lk];
-                            let mut fw = 0.0;
-                            for c in 0..k {
-                                let v = post[[f, c]];
-                                if !(v.is_finite() && v >= 0.0) {
-                                    return Err(Error::NonFinite {
-                                        frame: f,
-                                        dim: c,
-                                        value: v,
-                                    });
-                                }
-                                row[c] = v;
-                                fw += v;
-                            }
-                            row[k..].fill(0.0);
-                            out.weight += fw;
-                        }
-                        self.mstep_block(b, &mut bb, &mut out.acc);
-                        r0 += b;
-                    }
-                    Ok(out)
+                let xs = x.slice(ndarray::s![lo..hi, ..]);
+                let ps = post.slice(ndarray::s![lo..hi, ..]);
+                pool::with_scratch(|s| match self.kernels.set() {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: `Kernels` holds only sets the CPU supports (AVX-512F, AVX2, FMA).
+                    KernelSet::Avx512 => unsafe { self.given_chunk_avx512(xs, ps, lo, s) },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: as above (AVX2, FMA).
+                    KernelSet::Avx2Fma => unsafe { self.given_chunk_avx2(xs, ps, lo, s) },
+                    _ => self.given_chunk(xs, ps, lo, s),
                 })
             },
             |out| {
@@ -573,6 +537,84 @@ impl<T: Elem> Prepared<T> {
                 Ok(())
             },
         )
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn given_chunk_avx2(
+        &self,
+        x: ArrayView2<'_, T>,
+        post: ArrayView2<'_, f64>,
+        base: usize,
+        s: &mut Scratch,
+    ) -> Result<ChunkOut> {
+        self.given_chunk(x, post, base, s)
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn given_chunk_avx512(
+        &self,
+        x: ArrayView2<'_, T>,
+        post: ArrayView2<'_, f64>,
+        base: usize,
+        s: &mut Scratch,
+    ) -> Result<ChunkOut> {
+        self.given_chunk(x, post, base, s)
+    }
+
+    /// One chunk of [`Self::accumulate_given`]: steps 1 and 4 of the pass with the given
+    /// weights in place of the posteriors (frame numbers from `base`).
+    #[inline(always)]
+    fn given_chunk(
+        &self,
+        x: ArrayView2<'_, T>,
+        post: ArrayView2<'_, f64>,
+        base: usize,
+        s: &mut Scratch,
+    ) -> Result<ChunkOut> {
+        let (k, n) = (self.k, x.nrows());
+        let mut out = ChunkOut {
+            loglike: 0.0,
+            weight: 0.0,
+            acc: pool::take_acc(self.acc_len()),
+            frame_ll: Vec::new(),
+            per_comp: Vec::new(),
+        };
+        let bmax = self.block.min(n.max(1));
+        let mut bb = self.block_bufs(s, bmax, true, false);
+        let lk = bb.lk;
+        let mut r0 = 0;
+        while r0 < n {
+            let b = self.block.min(n - r0);
+            let xb = x.slice(ndarray::s![r0..r0 + b, ..]);
+            self.load_block(xb, base + r0, true, false, &mut bb)?;
+            for bi in 0..b {
+                let row = &mut bb.ll[bi * lk..(bi + 1) * lk];
+                let mut fw = 0.0;
+                for c in 0..k {
+                    let v = post[[r0 + bi, c]];
+                    if !(v.is_finite() && v >= 0.0) {
+                        return Err(Error::NonFinite {
+                            frame: base + r0 + bi,
+                            dim: c,
+                            value: v,
+                        });
+                    }
+                    row[c] = v;
+                    fw += v;
+                }
+                row[k..].fill(0.0);
+                out.weight += fw;
+            }
+            self.mstep_block(b, &mut bb, &mut out.acc);
+            r0 += b;
+        }
+        Ok(out)
     }
 }
 

@@ -132,6 +132,21 @@ fn accumulate_weighted_matches_own_posteriors() {
         };
         close(&flat(&given), &flat(&own), 1e-12, &format!("{cov:?}"));
         assert!((given.num_frames() - n as f64).abs() < 1e-9);
+        // Every kernel set gives the same statistics up to rounding.
+        let mut sets = simd_sets("accumulate_weighted_matches_own_posteriors");
+        sets.push(Kernels::portable());
+        for ks in sets {
+            let p = Prepared::<f64>::with_kernel_set(&g, ks.set()).unwrap();
+            let mut st = GmmStats::for_model(&g);
+            p.accumulate_posteriors(&mut st, x.view(), post.view())
+                .unwrap();
+            close(
+                &flat(&st),
+                &flat(&given),
+                1e-12,
+                &format!("{cov:?} {}", ks.set()),
+            );
+        }
         // A negative weight is an error naming frame and component.
         let mut bad = post.clone();
         bad[[3, 2]] = -1.0;
