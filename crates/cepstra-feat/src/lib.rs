@@ -65,6 +65,7 @@ mod mel;
 mod mfcc;
 mod options;
 mod resample;
+mod utterance;
 mod window;
 
 pub use cmvn::{
@@ -85,6 +86,7 @@ pub use options::{
     WindowType, MAX_WINDOW_SAMPLES,
 };
 pub use resample::{resample_waveform, LinearResample};
+pub use utterance::{SkipReason, UtteranceDriver, UtteranceFeatures};
 pub use window::{
     extract_window, first_sample_of_frame, num_frames, FeatureWindowFunction, ENERGY_EPSILON,
 };

@@ -2,7 +2,7 @@
 //! table out, parallel over utterances in input order.
 
 use anyhow::{bail, Result};
-use cepstra_feat::{utterance_seed, FeatureComputer};
+use cepstra_feat::{FeatureComputer, UtteranceDriver};
 use cepstra_io::table::{read_scp, read_scp_entry, RSpecifier, ScpEntry, SequentialReader, Writer};
 use cepstra_io::WaveData;
 use ndarray::Array2;
@@ -73,9 +73,8 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
         .transpose()?;
     let opts = computer.frame_options();
     let expected_rate = opts.samp_freq;
-    let seed = opts.dither_seed;
     let channel = usize::try_from(args.channel).ok();
-    let min_duration = args.min_duration;
+    let driver = UtteranceDriver::new(computer, args.min_duration);
     let counts = crate::common::map_ordered(
         reader,
         spec.permissive,
@@ -96,10 +95,8 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
                 ),
             };
             let duration = wave.duration();
-            if duration < min_duration as f64 {
-                log::warn!(
-                    "utterance {key}: {duration:.3} s is shorter than --min-duration; skipped"
-                );
+            if let Some(skip) = driver.check_duration(duration) {
+                log::warn!("utterance {key}: {skip}");
                 return Ok(None);
             }
             let samples = wave
@@ -107,21 +104,21 @@ pub fn compute_features(computer: &dyn FeatureComputer, args: &WaveArgs) -> Resu
                 .map_err(|e| anyhow::anyhow!("{place}{e}"))?;
             // Kaldi's ComputeFeatures: another rate is resampled when --allow-downsample /
             // --allow-upsample allow it, else an error naming both rates.
-            let feats = computer
-                .compute_waveform(samples, wave.samp_freq, utterance_seed(seed, key))
+            let u = driver
+                .compute(key, samples, wave.samp_freq)
                 .map_err(|e| anyhow::anyhow!("{place}{e}"))?;
-            if wave.samp_freq != expected_rate && !RESAMPLED.swap(true, Ordering::Relaxed) {
+            if u.resampled && !RESAMPLED.swap(true, Ordering::Relaxed) {
                 log::info!(
                     "utterance {key}: {} Hz audio resampled to --sample-frequency={expected_rate} \
                      (Kaldi's LinearResample; further resampled utterances are not logged)",
                     wave.samp_freq
                 );
             }
-            if feats.nrows() == 0 {
-                log::warn!("utterance {key}: too short for one frame ({duration:.3} s); skipped");
+            if let Some(skip) = u.skip {
+                log::warn!("utterance {key}: {skip}");
                 return Ok(None);
             }
-            Ok(Some((feats, duration)))
+            Ok(Some((u.feats, duration)))
         },
         |key, out| {
             if let Some((feats, duration)) = out {
