@@ -11,7 +11,7 @@
 //!
 //! **Cost.** The hot path ([`ExactAccumulator`], used by the trainer) converts without `round`
 //! or an f64→i128 library call: each integer round(v·2^56) is split exactly, in f64 arithmetic the
-//! compiler vectorises, into h·2^96 + m·2^48 + l (|h| < 2^30, |m|, |l| ≤ 2^47), and the three
+//! compiler vectorises (AVX-512 or AVX2 builds chosen once at run time), into h·2^96 + m·2^48 + l (|h| < 2^30, |m|, |l| ≤ 2^47), and the three
 //! parts are summed in `i64` lanes; every 2^15 utterances (and at the end) the lanes are carried
 //! into the `i128` sums. The integers are those of the direct conversion, so the sums, and the
 //! model bytes, are the same as adding value by value.
@@ -149,18 +149,62 @@ fn add_split_lanes_avx2(vals: &[f64], hi: &mut [i64], mid: &mut [i64], lo: &mut 
     add_split_lanes(vals, hi, mid, lo)
 }
 
-/// [`add_split_lanes`] compiled for AVX2 when the CPU has it (checked once), else the baseline
-/// build of the same code: the same integers either way.
-fn add_split(vals: &[f64], hi: &mut [i64], mid: &mut [i64], lo: &mut [i64]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        if *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2")) {
-            // SAFETY: the CPU supports AVX2 (detected at run time just above).
-            return unsafe { add_split_lanes_avx2(vals, hi, mid, lo) };
-        }
-    }
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn add_split_lanes_avx512(vals: &[f64], hi: &mut [i64], mid: &mut [i64], lo: &mut [i64]) -> bool {
     add_split_lanes(vals, hi, mid, lo)
+}
+
+/// The widest build of [`add_split_lanes`] this CPU runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lanes {
+    Baseline,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+/// Chosen once per process.
+fn lanes() -> Lanes {
+    static LANES: std::sync::OnceLock<Lanes> = std::sync::OnceLock::new();
+    *LANES.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Lanes::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Lanes::Avx2;
+            }
+        }
+        Lanes::Baseline
+    })
+}
+
+/// [`add_split_lanes`] compiled for AVX-512 or AVX2 when the CPU has them (chosen once), else
+/// the baseline build of the same code: the same integers either way (exact arithmetic).
+fn add_split(vals: &[f64], hi: &mut [i64], mid: &mut [i64], lo: &mut [i64]) -> bool {
+    add_split_with(lanes(), vals, hi, mid, lo)
+}
+
+fn add_split_with(
+    lanes: Lanes,
+    vals: &[f64],
+    hi: &mut [i64],
+    mid: &mut [i64],
+    lo: &mut [i64],
+) -> bool {
+    match lanes {
+        Lanes::Baseline => add_split_lanes(vals, hi, mid, lo),
+        // SAFETY: `lanes()` returns Avx2 only when the CPU supports AVX2 (tests pass it only
+        // under the same check).
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx2 => unsafe { add_split_lanes_avx2(vals, hi, mid, lo) },
+        // SAFETY: as above, for AVX-512F.
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx512 => unsafe { add_split_lanes_avx512(vals, hi, mid, lo) },
+    }
 }
 
 fn to_f64(v: i128) -> f64 {
@@ -726,15 +770,33 @@ mod tests {
     }
 
     #[test]
-    fn lanes_match_value_by_value_with_and_without_avx2() {
+    fn lanes_match_value_by_value_in_every_build() {
         let vals = hard_values();
         let n = vals.len();
         let (mut h1, mut m1, mut l1) = (vec![0; n], vec![0; n], vec![0; n]);
-        let (mut h2, mut m2, mut l2) = (vec![0; n], vec![0; n], vec![0; n]);
         assert!(add_split_lanes(&vals, &mut h1, &mut m1, &mut l1));
-        // The dispatched kernel (AVX2 where the CPU has it) gives the same parts.
-        assert!(add_split(&vals, &mut h2, &mut m2, &mut l2));
-        assert_eq!((&h1, &m1, &l1), (&h2, &m2, &l2));
+        // Every build this CPU runs gives the same parts (and the dispatched one is among them).
+        let mut builds = vec![Lanes::Baseline];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                builds.push(Lanes::Avx2);
+            } else {
+                eprintln!("AVX2 not available: its build is not tested on this CPU");
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                builds.push(Lanes::Avx512);
+            } else {
+                eprintln!("AVX-512F not available: its build is not tested on this CPU");
+            }
+        }
+        assert!(builds.contains(&lanes()));
+        for b in builds {
+            let (mut h2, mut m2, mut l2) = (vec![0; n], vec![0; n], vec![0; n]);
+            assert!(add_split_with(b, &vals, &mut h2, &mut m2, &mut l2));
+            assert_eq!((&h1, &m1, &l1), (&h2, &m2, &l2), "{b:?}");
+        }
+        let (mut h2, mut m2, mut l2) = (vec![0; n], vec![0; n], vec![0; n]);
         for i in 0..n {
             assert_eq!(join_parts(h1[i], m1[i], l1[i]), reference(vals[i]));
         }
