@@ -226,15 +226,24 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
 /// The statistics of every class of `set` over `data` (`acc-hmms`: one job of a pass).
 pub fn accumulate(set: &HmmSet, data: &TrainingData, mode: TrainMode) -> Result<HmmAccs> {
     let mut accs = HmmAccs::for_set(set, mode)?;
-    for class in data.classes() {
-        let i = set.index_of(&class.label).ok_or_else(|| {
-            Error::class(
-                &class.label,
-                "is in the text file but not in the model set: train with the same labels",
-            )
-        })?;
-        let st = accumulate_class(&set.classes[i].hmm, class, mode)?;
-        accs.classes[i].stats.merge(&st, &class.label)?;
+    // Classes in parallel too (each class's utterances are, inside accumulate_class): the sums
+    // are exact, so the result does not depend on the schedule.
+    let per_class = data
+        .classes()
+        .par_iter()
+        .map(|class| -> Result<(usize, ExactHmmStats)> {
+            let i = set.index_of(&class.label).ok_or_else(|| {
+                Error::class(
+                    &class.label,
+                    "is in the text file but not in the model set: train with the same labels",
+                )
+            })?;
+            Ok((i, accumulate_class(&set.classes[i].hmm, class, mode)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (i, st) in per_class {
+        let label = accs.classes[i].label.clone();
+        accs.classes[i].stats.merge(&st, &label)?;
     }
     Ok(accs)
 }
