@@ -100,7 +100,7 @@ impl Hmm {
                 got: feats.ncols(),
             });
         }
-        let comp = self.stacked.component_log_likelihoods(feats)?;
+        let comp = self.prepared.0.component_log_likelihoods(feats)?;
         let (state, resp) = state_lse(&comp, &self.offsets);
         Ok(Emissions { comp, state, resp })
     }

@@ -17,6 +17,16 @@ pub enum Topology {
     Skip,
 }
 
+/// The stacked model prepared for the GMM engine (shared by clones).
+#[derive(Clone)]
+pub(crate) struct PreparedStack(pub(crate) std::sync::Arc<cepstra_gmm::Prepared<f32>>);
+
+impl std::fmt::Debug for PreparedStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prepared")
+    }
+}
+
 /// An HMM with S emitting states, each a GMM, and an (S+2)×(S+2) transition matrix in HTK's
 /// convention: index 0 is the non-emitting entry, 1..=S the emitting states, S+1 the
 /// non-emitting exit (its row is zero). With `allow_any_end` an utterance may end in any
@@ -39,6 +49,9 @@ pub struct Hmm {
     pub(crate) allow_any_end: bool,
     /// All states' components in one model (state s owns components offsets[s]..offsets[s+1]).
     pub(crate) stacked: Gmm,
+    /// `stacked` prepared once for the GMM engine (factorisations, packed parameters), shared by
+    /// every utterance's emissions.
+    pub(crate) prepared: PreparedStack,
     pub(crate) offsets: Vec<usize>,
 }
 
@@ -132,7 +145,9 @@ impl Hmm {
                     .collect()
             })
             .collect();
+        let prepared = PreparedStack(std::sync::Arc::new(stacked.prepare()));
         Ok(Hmm {
+            prepared,
             states,
             trans,
             log_trans,
