@@ -100,7 +100,7 @@ pub enum Error {
     /// I/O error.
     #[error("I/O error on {path}: {source}")]
     Io {
-        /// Path (or "<stream>").
+        /// Path (or `"<stream>"`).
         path: String,
         /// Underlying error.
         #[source]

@@ -102,7 +102,7 @@ pub struct InitIteration {
 /// `opts.initial_num_gauss()` Gaussians (uniform weights, means at distinct random frames, every
 /// variance the global variance of the frames), then `opts.num_iters` passes of accumulate →
 /// estimate (Kaldi's `MleDiagGmmOptions`); after each pass the model is split (perturbation 0.1)
-/// up to min(num_gauss, scheduled + [`InitFromFeatsOptions::gauss_increment`]), so it reaches
+/// up to min(num_gauss, scheduled + [`crate::InitFromFeatsOptions::gauss_increment`]), so it reaches
 /// `num_gauss` half-way through. Needs at least 10 frames per initial Gaussian, as Kaldi
 /// (an [`Error::TooFewFrames`] otherwise).
 ///

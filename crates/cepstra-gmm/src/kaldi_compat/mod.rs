@@ -2,7 +2,7 @@
 //! `gmm-global-acc-stats`/`gmm-global-est` and `fgmm-global-acc-stats`/`fgmm-global-est` compute
 //! them, float32 where Kaldi uses float32.
 //!
-//! cepstra's own EM ([`crate::fit`], [`GmmStats::accumulate`], [`crate::estimate`]) evaluates the
+//! cepstra's own EM ([`crate::fit`], [`crate::GmmStats::accumulate`], [`crate::estimate`]) evaluates the
 //! model through Cholesky factors in f64. Kaldi does not: it keeps the model in float32 *natural*
 //! parameters (gconsts, μΣ⁻¹, Σ⁻¹) and evaluates each frame as `gconst + μᵀΣ⁻¹x − ½·xᵀΣ⁻¹x` in
 //! float32. On ill-conditioned models (a variance of 1e-4 gives gconsts near −1.5e5) the float

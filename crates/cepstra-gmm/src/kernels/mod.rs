@@ -3,10 +3,10 @@
 //! process, a [`crate::Prepared`] model stores the set it was built for, and every kernel call
 //! takes that set instead of testing the CPU again.
 //!
-//! - [`tile`]: the f64 register-tiled GEMM (diagonal E-step, every M-step) and the lower-triangle
+//! - `tile`: the f64 register-tiled GEMM (diagonal E-step, every M-step) and the lower-triangle
 //!   SYRK of the full-covariance M-step;
-//! - [`exp`]: e^(v − m) of a row of log-likelihoods and its sum (the posteriors);
-//! - [`whiten`]: the f32 whitening E-steps (triangular for full covariance, diagonal) and the
+//! - `exp`: e^(v − m) of a row of log-likelihoods and its sum (the posteriors);
+//! - `whiten`: the f32 whitening E-steps (triangular for full covariance, diagonal) and the
 //!   frame transpose they read.
 //!
 //! Every SIMD kernel sums in the same order as its portable twin; the AVX-512 kernels do exactly
