@@ -15,39 +15,16 @@ reps=3
 if [ "${1:-}" = --reps ]; then reps=$2; shift 2; fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${1:-$here/../shared/data/ti-digits}
-[ -d "$corpus/train" ] || { echo "bench_classify.sh: no corpus at $corpus; skipped"; exit 0; }
-corpus=$(cd "$corpus" && pwd)
-cepstra=${CEPSTRA:-$here/target/release/cepstra}
-[ -x "$cepstra" ] || (cd "$here" && cargo build --release -q -p cepstra-cli)
-py=${PYTHON:-/tmp/venv-sk/bin/python}
-if ! "$py" -c 'import numpy, sklearn, threadpoolctl' 2>/dev/null; then
-  echo "bench_classify.sh: making /tmp/venv-sk (numpy scikit-learn threadpoolctl)" >&2
-  python3 -m venv /tmp/venv-sk && /tmp/venv-sk/bin/pip install -q numpy scikit-learn threadpoolctl >&2
-  py=/tmp/venv-sk/bin/python
-fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-feats() { # SUBDIR NAME: features of every wav under CORPUS/SUBDIR
-  find -L "$corpus/$1" -iname '*.wav' | sort |
-    awk '{ n = split($0, p, "/"); print p[n-1] p[n], $0 }' | sort -k1,1 > "$tmp/$2.wav.scp"
-  awk '{ k = $1; sub(/_endpt\.wav$/, "", k); print $1, substr(k, 3, 1) }' "$tmp/$2.wav.scp" > "$tmp/$2.text"
-  "$cepstra" compute-mfcc-feats --sample-frequency=8000 --use-energy=false --dither=0 scp:"$tmp/$2.wav.scp" ark:- 2>/dev/null |
-    "$cepstra" apply-cmvn ark:- ark:- 2>/dev/null |
-    "$cepstra" add-deltas ark:- "ark,scp:$tmp/$2.ark,$tmp/$2.scp" 2>/dev/null
-}
-feats train train
-feats test test
+name=bench_classify.sh
+# shellcheck source=SCRIPTDIR/bench/ti_common.sh
+. "$here/scripts/bench/ti_common.sh"
+ti_feats train train
+ti_feats test test
 "$cepstra" train-classes scp:"$tmp/train.scp" "$tmp/train.text" "$tmp/final.mdl" 2>/dev/null
 { cat "$tmp/train.scp" "$tmp/test.scp"; head -n 304 "$tmp/train.scp" | sed 's/^/r-/'; } > "$tmp/score.scp"
 "$cepstra" copy-feats scp:"$tmp/score.scp" ark:"$tmp/score.ark" 2>/dev/null
 nutt=$(wc -l < "$tmp/score.scp")
 nframes=$("$cepstra" feat-to-len scp:"$tmp/score.scp" 2>/dev/null)
-
-cpu_of() { # command...: user+sys seconds of one run (GNU time)
-  /usr/bin/time -f '%U %S' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; }
-  awk '{ printf "%.3f\n", $1 + $2 }' "$tmp/t"
-}
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 cep=$(for _ in $(seq "$reps"); do
   RAYON_NUM_THREADS=1 cpu_of "$cepstra" classify --ignore-frontend "$tmp/final.mdl" scp:"$tmp/score.scp" "$tmp/scores.tsv" "$tmp/hyp.txt"

@@ -17,56 +17,36 @@ reps=3
 if [ "${1:-}" = --reps ]; then reps=$2; shift 2; fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${1:-$here/../shared/data/ti-digits}
-[ -d "$corpus/train" ] || { echo "bench_train.sh: no corpus at $corpus; skipped"; exit 0; }
-corpus=$(cd "$corpus" && pwd)
-cepstra=${CEPSTRA:-$here/target/release/cepstra}
-[ -x "$cepstra" ] || (cd "$here" && cargo build --release -q -p cepstra-cli)
+name=bench_train.sh
+# shellcheck source=SCRIPTDIR/bench/ti_common.sh
+. "$here/scripts/bench/ti_common.sh"
 em=${EM_BENCH:-$here/target/release/examples/em_bench}
 [ -n "${EM_BENCH:-}" ] || (cd "$here" && cargo build --release -q -p cepstra-gmm --example em_bench)
-py=${PYTHON:-/tmp/venv-sk/bin/python}
-if ! "$py" -c 'import numpy, sklearn, threadpoolctl' 2>/dev/null; then
-  echo "bench_train.sh: making /tmp/venv-sk (numpy scikit-learn threadpoolctl)" >&2
-  python3 -m venv /tmp/venv-sk && /tmp/venv-sk/bin/pip install -q numpy scikit-learn threadpoolctl >&2
-  py=/tmp/venv-sk/bin/python
-fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-
-find -L "$corpus/train" -iname '*.wav' | sort |
-  awk '{ n = split($0, p, "/"); print p[n-1] p[n], $0 }' | sort -k1,1 > "$tmp/wav.scp"
-awk '{ k = $1; sub(/_endpt\.wav$/, "", k); print $1, substr(k, 3, 1) }' "$tmp/wav.scp" > "$tmp/text"
-"$cepstra" compute-mfcc-feats --sample-frequency=8000 --use-energy=false --dither=0 scp:"$tmp/wav.scp" ark:- 2>/dev/null |
-  "$cepstra" apply-cmvn ark:- ark:- 2>/dev/null |
-  "$cepstra" add-deltas ark:- "ark,scp:$tmp/feats.ark,$tmp/feats.scp" 2>/dev/null
-nframes=$("$cepstra" feat-to-len scp:"$tmp/feats.scp" 2>/dev/null)
-
-cpu_of() { # command...: user+sys seconds of one run (GNU time), the command's output discarded
-  /usr/bin/time -f '%U %S' -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; }
-  awk '{ printf "%.3f\n", $1 + $2 }' "$tmp/t"
-}
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ti_feats train all
+nframes=$("$cepstra" feat-to-len scp:"$tmp/all.scp" 2>/dev/null)
 
 # cepstra train-classes, one thread (classes and utterances on one rayon thread).
 train=$(for _ in $(seq "$reps"); do
-  RAYON_NUM_THREADS=1 cpu_of "$cepstra" train-classes scp:"$tmp/feats.scp" "$tmp/text" "$tmp/final.mdl"
+  RAYON_NUM_THREADS=1 cpu_of "$cepstra" train-classes scp:"$tmp/all.scp" "$tmp/all.text" "$tmp/final.mdl"
 done | median)
 init=$(for _ in $(seq "$reps"); do
-  RAYON_NUM_THREADS=1 cpu_of "$cepstra" init-classes scp:"$tmp/feats.scp" "$tmp/text" "$tmp/init.mdl"
+  RAYON_NUM_THREADS=1 cpu_of "$cepstra" init-classes scp:"$tmp/all.scp" "$tmp/all.text" "$tmp/init.mdl"
 done | median)
 
 # The EM kernels alone: the trainer's initial model of each class, 5 passes on that class's frames.
 specs=()
-for l in $(cut -d' ' -f2 "$tmp/text" | sort -u); do
+while read -r l; do
   "$cepstra" gmm-copy --class "$l" "$tmp/init.mdl" "$tmp/$l.json" 2>/dev/null
-  awk -v l="$l" 'NR == FNR { if ($2 == l) k[$1] = 1; next } ($1 in k)' "$tmp/text" "$tmp/feats.scp" > "$tmp/$l.scp"
+  awk -v l="$l" 'NR == FNR { if ($2 == l) k[$1] = 1; next } ($1 in k)' "$tmp/all.text" "$tmp/all.scp" > "$tmp/$l.scp"
   specs+=("$tmp/$l.json=scp:$tmp/$l.scp")
-done
+done < <(cut -d' ' -f2 "$tmp/all.text" | sort -u)
 kern=$("$em" run --threads 1 --iters 5 --reps "$reps" "${specs[@]}" | python3 -c 'import json,sys; print("%.3f" % json.load(sys.stdin)["cpu_median"])')
 
 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-  "$py" "$here/scripts/bench/train_sklearn.py" --reps "$reps" "$tmp/feats.ark" "$tmp/text" > "$tmp/sk.json"
+  "$py" "$here/scripts/bench/train_sklearn.py" --reps "$reps" "$tmp/all.ark" "$tmp/all.text" > "$tmp/sk.json"
 sk=$(python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["cpu_median"])' "$tmp/sk.json")
 
-echo "train-classes on $(wc -l < "$tmp/wav.scp") TI training wavs ($nframes frames, 11 classes × K=5 full, k-means + 5 EM passes), one thread, CPU s (median of $reps):"
+echo "train-classes on $(wc -l < "$tmp/all.wav.scp") TI training wavs ($nframes frames, 11 classes × K=5 full, k-means + 5 EM passes), one thread, CPU s (median of $reps):"
 printf '  %-52s %7.3f s\n' "scikit-learn GaussianMixture.fit × 11" "$sk"
 printf '  %-52s %7.3f s   %5.2f× scikit-learn\n' "cepstra train-classes (whole process)" "$train" "$(echo "$sk / $train" | bc -l)"
 printf '  %-52s %7.3f s\n' "  of which init-classes (whole process)" "$init"
