@@ -20,7 +20,7 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from train_sklearn import read_ark  # noqa: E402
+from kaldi_ark import read_ark  # noqa: E402
 
 
 def models(path):

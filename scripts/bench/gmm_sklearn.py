@@ -12,7 +12,6 @@ caller). Prints one JSON line: wall and CPU seconds of every repetition, their m
 average log-likelihood per frame of the last pass.
 """
 import json
-import struct
 import sys
 import time
 
@@ -20,28 +19,8 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-
-def read_ark(path):
-    """All float matrices of a binary Kaldi archive ("key \\0B FM <i4 rows> <i4 cols> data"), stacked."""
-    data = open(path, "rb").read()
-    pos, mats = 0, []
-    while pos < len(data):
-        sp = data.index(b" ", pos)
-        pos = sp + 1
-        if data[pos:pos + 2] != b"\0B":
-            raise ValueError(f"{path}: only binary archives are supported")
-        pos += 2
-        kind = data[pos:pos + 3]
-        if kind not in (b"FM ", b"DM "):
-            raise ValueError(f"{path}: unsupported matrix type {kind!r}")
-        pos += 3
-        _, rows, _, cols = struct.unpack_from("<bibi", data, pos)
-        pos += 10
-        dt = np.float32 if kind == b"FM " else np.float64
-        n = rows * cols * np.dtype(dt).itemsize
-        mats.append(np.frombuffer(data, dtype=dt, count=rows * cols, offset=pos).reshape(rows, cols))
-        pos += n
-    return np.vstack(mats).astype(np.float64)
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from kaldi_ark import stacked  # noqa: E402
 
 
 def model(path):
@@ -86,7 +65,7 @@ def main(argv):
     pairs = []
     for s in specs:
         m, f = s.split("=", 1)
-        x = read_ark(f)
+        x = stacked(f)
         if tile > 1:
             x = np.tile(x, (tile, 1))
         g, p = model(m)
