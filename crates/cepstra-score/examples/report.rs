@@ -117,6 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("options".into(), "num-gauss 5 covariance full num-iters 10".into()),
             ("front-end".into(), "compute-mfcc-feats | apply-cmvn | add-deltas".into()),
         ],
+        hmm: None,
     };
     let res = compute_accuracy(&ref_path, &hyp_path, &opts)?;
     eprint!("{}", res.details);

@@ -33,6 +33,8 @@ pub struct ComputeAccuracyOptions {
     pub scores_per_frame: bool,
     /// The setting rows of the report (e.g. [`model_setting`](crate::model_setting)).
     pub setting: Vec<(String, String)>,
+    /// HMM sets: the errors' features, state sequences and per-state durations for the report.
+    pub hmm: Option<crate::details::HmmDetails>,
 }
 
 /// What `compute-accuracy` prints: `details` on stderr, then `summary` lines on stdout.
@@ -88,6 +90,7 @@ pub fn compute_accuracy(
                 details.scores = Some(ScoreTable::read(p)?);
             }
             details.scores_per_frame = opts.scores_per_frame;
+            details.hmm = opts.hmm.clone();
             let mut setting = opts.setting.clone();
             if let (Some(d), Some(f)) = (&opts.data, &details.frontend) {
                 setting.push((format!("features ({})", d.display()), f.clone()));

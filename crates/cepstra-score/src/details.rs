@@ -106,6 +106,104 @@ pub struct UttDetails {
     pub scores_per_frame: bool,
     /// The data dir's `frontend` record (how its features were made), if any.
     pub frontend: Option<String>,
+    /// HMM sets: each error's features and Viterbi state sequences, and per-state durations.
+    pub hmm: Option<HmmDetails>,
+}
+
+/// What the report of an HMM set shows besides the scores: every misrecognised utterance's
+/// features with the Viterbi state sequences against its reference word and against the
+/// recognised word (`align-hmms` of the reference text and of the hypothesis file), and the
+/// per-state durations of each word ([`StateDurations::from_alignments`]).
+///
+/// ```
+/// use cepstra_score::{HmmDetails, StateDurations, UttLabel};
+/// let reference = [UttLabel { utt: "u1".into(), label: "one".into() }];
+/// let mut d = HmmDetails::default();
+/// d.ref_states.insert("u1".into(), vec![0, 0, 1, 1, 1, 2]);
+/// d.durations = StateDurations::from_alignments(&reference, &d.ref_states);
+/// assert_eq!(d.durations[0].label, "one");
+/// assert_eq!(d.durations[0].mean_frames, [2.0, 3.0, 1.0]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HmmDetails {
+    /// Utterance → its features (frames × dimensions); the errors' are enough.
+    pub feats: BTreeMap<String, ndarray::Array2<f32>>,
+    /// Utterance → the 0-based state of each frame on the best path of its reference word.
+    pub ref_states: BTreeMap<String, Vec<usize>>,
+    /// Utterance → the 0-based state of each frame on the best path of the recognised word.
+    pub hyp_states: BTreeMap<String, Vec<usize>>,
+    /// Per-state durations of each word (empty: no table).
+    pub durations: Vec<StateDurations>,
+}
+
+/// One word's per-state durations over its aligned utterances (frames per state visit; a
+/// left-to-right model visits each state once).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateDurations {
+    /// The word (class label).
+    pub label: String,
+    /// Aligned utterances of the word.
+    pub utterances: usize,
+    /// Mean frames in each state (state 1 first).
+    pub mean_frames: Vec<f64>,
+    /// Fewest frames in each state over the utterances.
+    pub min_frames: Vec<usize>,
+    /// Most frames in each state over the utterances.
+    pub max_frames: Vec<usize>,
+}
+
+impl StateDurations {
+    /// The durations per word of `reference`'s utterances from their state sequences
+    /// (`states[utt]`, 0-based states; utterances without one are left out). A word's number of
+    /// states is its highest state seen + 1; a state an utterance skips counts 0 frames. Sorted
+    /// by label.
+    ///
+    /// ```
+    /// use cepstra_score::{StateDurations, UttLabel};
+    /// let t = |u: &str, l: &str| UttLabel { utt: u.into(), label: l.into() };
+    /// let states = [("a", vec![0, 1, 1]), ("b", vec![0, 0, 0, 1])]
+    ///     .into_iter().map(|(u, s)| (u.to_string(), s)).collect();
+    /// let d = StateDurations::from_alignments(&[t("a", "w"), t("b", "w"), t("c", "w")], &states);
+    /// assert_eq!((d[0].utterances, d[0].min_frames.clone(), d[0].max_frames.clone()), (2, vec![1, 1], vec![3, 2]));
+    /// ```
+    pub fn from_alignments(
+        reference: &[UttLabel],
+        states: &BTreeMap<String, Vec<usize>>,
+    ) -> Vec<StateDurations> {
+        let mut by: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
+        for e in reference {
+            let Some(seq) = states.get(&e.utt).filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            let n = seq.iter().max().map_or(0, |&m| m + 1);
+            let mut d = vec![0usize; n];
+            for &s in seq {
+                d[s] += 1;
+            }
+            by.entry(e.label.as_str()).or_default().push(d);
+        }
+        by.into_iter()
+            .map(|(label, durs)| {
+                let n = durs.iter().map(Vec::len).max().unwrap_or(0);
+                let at = |d: &Vec<usize>, j: usize| d.get(j).copied().unwrap_or(0);
+                StateDurations {
+                    label: label.to_string(),
+                    utterances: durs.len(),
+                    mean_frames: (0..n)
+                        .map(|j| {
+                            durs.iter().map(|d| at(d, j)).sum::<usize>() as f64 / durs.len() as f64
+                        })
+                        .collect(),
+                    min_frames: (0..n)
+                        .map(|j| durs.iter().map(|d| at(d, j)).min().unwrap_or(0))
+                        .collect(),
+                    max_frames: (0..n)
+                        .map(|j| durs.iter().map(|d| at(d, j)).max().unwrap_or(0))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
 }
 
 impl UttDetails {

@@ -10,7 +10,9 @@
 //!   per-class [`TrainingCurves`] and the tables; no scripts, no network.
 //! - The report also shows the setting ([`model_setting`]), per-speaker accuracy
 //!   ([`SpeakerAccuracy`]), the margin and closest other class of every error ([`ErrorMargin`],
-//!   from classify's [`ScoreTable`]) and an audio player per error ([`UttDetails`]).
+//!   from classify's [`ScoreTable`]) and an audio player per error ([`UttDetails`]); for an HMM
+//!   set, each error's features with the Viterbi state boundaries of the reference and of the
+//!   recognised word ([`alignment_svg`]) and per-state durations ([`HmmDetails`]).
 //! - [`compute_accuracy`] is the whole `cepstra compute-accuracy` command;
 //!   [`compute_accuracy_runs`] / [`render_seeds_html`] the summary page of several seeds.
 //!
@@ -53,14 +55,16 @@ pub use classify::{
 pub use command::{
     compute_accuracy, compute_accuracy_runs, ComputeAccuracyOptions, ComputeAccuracyOutput,
 };
-pub use details::{local_wav, ErrorMargin, ScoreTable, SpeakerAccuracy, UttDetails};
+pub use details::{
+    local_wav, ErrorMargin, HmmDetails, ScoreTable, SpeakerAccuracy, StateDurations, UttDetails,
+};
 pub use error::{Error, Result};
 pub use fsutil::{check_outputs, write_all_atomic, write_atomic};
 pub use report::{
     format_utc, model_setting, render_html, utc_now, write_html_report, ReportContext,
 };
 pub use seeds::{accuracy_spread, render_seeds_html, seeds_line, SeedRun};
-pub use svg::{confusion_svg, training_curves_svg, TrainingCurves};
+pub use svg::{alignment_svg, confusion_svg, training_curves_svg, StatePath, TrainingCurves};
 pub use text::{parse_text, read_text, UttLabel};
 
 #[cfg(test)]
@@ -76,5 +80,6 @@ mod autotraits {
         assert_send_sync::<crate::ComputeAccuracyOptions>();
         assert_send_sync::<crate::ComputeAccuracyOutput>();
         assert_send_sync::<crate::UttLabel>();
+        assert_send_sync::<crate::HmmDetails>();
     }
 }

@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::accuracy::{AccuracyReport, MISSING_COLUMN};
-use crate::details::{ErrorMargin, SpeakerAccuracy, UttDetails};
+use crate::details::{ErrorMargin, HmmDetails, SpeakerAccuracy, StateDurations, UttDetails};
 use crate::error::Result;
-use crate::svg::{confusion_svg, esc, training_curves_svg, TrainingCurves};
+use crate::svg::{
+    alignment_svg, confusion_svg, esc, training_curves_svg, StatePath, TrainingCurves,
+};
 
 /// What the report shows besides the accuracy figures.
 ///
@@ -123,6 +125,9 @@ td.low { color: var(--bad); font-weight: 600; }
 audio { height: 28px; width: 220px; vertical-align: middle; }
 details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 footer { color: var(--muted); font-size: 12px; margin-top: 34px; }
+figure.alignment { margin: 0 0 18px; overflow-x: auto; }
+figure.alignment figcaption { margin-bottom: 4px; }
+figure.alignment .hyp { color: var(--bad); }
 "#;
 
 /// Renders the whole report as one HTML page: no scripts, no external styles, fonts or images
@@ -233,6 +238,10 @@ pub fn render_html(report: &AccuracyReport, ctx: &ReportContext) -> String {
         h.push_str(&errors_table_html(report, &ctx.details));
     }
     h.push_str("</section>\n");
+    if let Some(hmm) = &ctx.details.hmm {
+        h.push_str(&alignments_html(report, hmm));
+        h.push_str(&durations_html(&hmm.durations));
+    }
     h.push_str(&page_foot());
     h
 }
@@ -478,6 +487,103 @@ fn errors_table_html(report: &AccuracyReport, d: &UttDetails) -> String {
              class's; reference behind by: the winner's minus the reference class's.</p>\n",
         );
     }
+    h
+}
+
+/// HMM sets: every error's features with the state boundaries of both words.
+fn alignments_html(report: &AccuracyReport, hmm: &HmmDetails) -> String {
+    let mut h = String::from(
+        "<section id=\"alignments\">\n<h2>Errors: features and Viterbi state boundaries</h2>\n",
+    );
+    if report.errors.is_empty() {
+        h.push_str("<p class=\"note\">No errors.</p>\n</section>\n");
+        return h;
+    }
+    h.push_str(
+        "<p class=\"note\">Each misrecognised utterance's features (frames left to right, one row \
+         per dimension, each dimension scaled to its own mean &plusmn; 2.5 sd; dark = high) with the \
+         best path of its reference word (solid blue lines, numbered states above) and of the \
+         recognised word (dashed red lines, below).</p>\n",
+    );
+    for e in &report.errors {
+        let hyp = e.hypothesis.as_deref().unwrap_or(MISSING_COLUMN);
+        let _ = writeln!(
+            h,
+            "<figure class=\"alignment\" id=\"ali-{}\"><figcaption class=\"mono\">{} &middot; \
+             reference <b>{}</b>, recognised <b class=\"hyp\">{}</b></figcaption>",
+            esc(&e.utt),
+            esc(&e.utt),
+            esc(&e.reference),
+            esc(hyp)
+        );
+        match hmm.feats.get(&e.utt) {
+            Some(f) => h.push_str(&alignment_svg(
+                &e.utt,
+                f.view(),
+                StatePath {
+                    role: "reference",
+                    label: &e.reference,
+                    states: hmm.ref_states.get(&e.utt).map(Vec::as_slice),
+                },
+                StatePath {
+                    role: "recognised",
+                    label: hyp,
+                    states: hmm.hyp_states.get(&e.utt).map(Vec::as_slice),
+                },
+            )),
+            None => h.push_str("<p class=\"note\">No features for this utterance.</p>"),
+        }
+        h.push_str("</figure>\n");
+    }
+    h.push_str("</section>\n");
+    h
+}
+
+/// HMM sets: the per-state duration table of each word (frames: mean, min–max).
+fn durations_html(durations: &[StateDurations]) -> String {
+    let mut h = String::from("<section id=\"durations\">\n<h2>Per-state durations</h2>\n");
+    if durations.is_empty() {
+        h.push_str("<p class=\"note\">No alignments.</p>\n</section>\n");
+        return h;
+    }
+    let n = durations
+        .iter()
+        .map(|d| d.mean_frames.len())
+        .max()
+        .unwrap_or(0);
+    h.push_str(
+        "<p class=\"note\">Frames spent in each state on the best path of the reference word, over \
+         the scored utterances of that word: mean, and min&ndash;max below.</p>\n\
+         <table class=\"durations\">\n<thead><tr><th>word</th><th class=\"num\">utterances</th>\
+         <th class=\"num\">frames</th>",
+    );
+    for j in 1..=n {
+        let _ = write!(h, "<th class=\"num\">state {j}</th>");
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for d in durations {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td>",
+            esc(&d.label),
+            d.utterances,
+            d.mean_frames.iter().sum::<f64>()
+        );
+        for j in 0..n {
+            match d.mean_frames.get(j) {
+                Some(m) => {
+                    let _ = write!(
+                        h,
+                        "<td class=\"num\">{m:.1}<br><span class=\"note\">{}&ndash;{}</span></td>",
+                        d.min_frames[j], d.max_frames[j]
+                    );
+                }
+                None => h.push_str("<td></td>"),
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
     h
 }
 

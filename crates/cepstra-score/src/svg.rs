@@ -566,3 +566,211 @@ mod tests {
         assert!(empty.starts_with("<svg") && empty.ends_with("</svg>"));
     }
 }
+
+/// One word's Viterbi path over an utterance, for [`alignment_svg`].
+#[derive(Debug, Clone, Copy)]
+pub struct StatePath<'a> {
+    /// What the band is ("reference", "recognised").
+    pub role: &'a str,
+    /// The word.
+    pub label: &'a str,
+    /// The 0-based state of each frame; `None`: no path (e.g. the utterance was too short for
+    /// the word's model).
+    pub states: Option<&'a [usize]>,
+}
+
+/// Grey levels of the feature heat-map (light = low, dark = high).
+const HEAT_LEVELS: usize = 16;
+
+/// The runs of equal states: (first frame, frames, state).
+fn state_runs(states: &[usize]) -> Vec<(usize, usize, usize)> {
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    for (t, &s) in states.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r) if r.2 == s => r.1 += 1,
+            _ => runs.push((t, 1, s)),
+        }
+    }
+    runs
+}
+
+/// An utterance's features as an SVG heat-map (x = frame, y = feature dimension, the first at
+/// the top; each dimension scaled to its own mean ± 2.5 standard deviations over the
+/// utterance, light to dark), with the Viterbi state boundaries of the reference word (solid
+/// blue lines, band above) and of the recognised word (dashed red lines, band below); each band
+/// numbers the states (1-based) of its word. One `<path>` per grey level keeps the picture a
+/// few dozen elements whatever the number of frames.
+///
+/// ```
+/// use cepstra_score::{alignment_svg, StatePath};
+/// let feats = ndarray::Array2::from_shape_fn((6, 3), |(t, d)| (t * d) as f32);
+/// let svg = alignment_svg(
+///     "u1",
+///     feats.view(),
+///     StatePath { role: "reference", label: "one", states: Some(&[0, 0, 1, 1, 2, 2]) },
+///     StatePath { role: "recognised", label: "two", states: Some(&[0, 1, 1, 1, 1, 2]) },
+/// );
+/// assert_eq!(svg.matches("class=\"ref-boundary\"").count(), 2);
+/// assert_eq!(svg.matches("class=\"hyp-boundary\"").count(), 2);
+/// ```
+pub fn alignment_svg(
+    utt: &str,
+    feats: ndarray::ArrayView2<'_, f32>,
+    reference: StatePath<'_>,
+    hypothesis: StatePath<'_>,
+) -> String {
+    let (t_len, dim) = feats.dim();
+    let cw = (720.0 / t_len.max(1) as f64).clamp(1.0, 8.0);
+    let ch = (180.0 / dim.max(1) as f64).clamp(2.0, 8.0).floor();
+    let (left, top, band) = (96.0, 8.0, 18.0);
+    let (gw, gh) = (t_len as f64 * cw, dim as f64 * ch);
+    let map_top = top + band + 2.0;
+    let hyp_top = map_top + gh + 2.0;
+    let axis_y = hyp_top + band;
+    let width = left + gw.max(120.0) + 16.0;
+    let height = axis_y + 34.0;
+
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg class=\"alignment\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"system-ui, sans-serif\" font-size=\"11\" role=\"img\">\
+         <title>{}: {} frames × {} dimensions; states of {} '{}' (above) and {} '{}' (below)</title>",
+        esc(utt),
+        t_len,
+        dim,
+        esc(reference.role),
+        esc(reference.label),
+        esc(hypothesis.role),
+        esc(hypothesis.label)
+    );
+    // The heat-map: each dimension scaled by its own statistics over the utterance.
+    let mut paths = vec![String::new(); HEAT_LEVELS];
+    for d in 0..dim {
+        let col = feats.column(d);
+        let n = t_len.max(1) as f64;
+        let mean = col.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = col
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let sd = var.sqrt().max(1e-9);
+        let y = map_top + d as f64 * ch;
+        for (t, &v) in col.iter().enumerate() {
+            let z = ((f64::from(v) - mean) / sd).clamp(-2.5, 2.5);
+            let z = if z.is_finite() { z } else { 0.0 };
+            let level = (((z + 2.5) / 5.0) * (HEAT_LEVELS - 1) as f64).round() as usize;
+            let _ = write!(
+                paths[level.min(HEAT_LEVELS - 1)],
+                "M{:.1} {y:.0}h{cw:.2}v{ch:.0}h-{cw:.2}z",
+                left + t as f64 * cw
+            );
+        }
+    }
+    for (level, p) in paths.iter().enumerate() {
+        if p.is_empty() {
+            continue;
+        }
+        let g = 245 - (level * 215 / (HEAT_LEVELS - 1)) as u8;
+        let _ = write!(
+            s,
+            "<path class=\"cells\" fill=\"#{g:02x}{g:02x}{g:02x}\" d=\"{p}\"/>"
+        );
+    }
+    let _ = write!(
+        s,
+        "<rect x=\"{left}\" y=\"{map_top}\" width=\"{gw:.1}\" height=\"{gh}\" fill=\"none\" stroke=\"#888\"/>"
+    );
+    // The two bands and their boundaries.
+    let bands = [
+        (reference, top, "ref", "#2171b5", "", "#deebf7", "#c6dbef"),
+        (
+            hypothesis,
+            hyp_top,
+            "hyp",
+            ERROR_RED,
+            " stroke-dasharray=\"4 2\"",
+            "#fde0dd",
+            "#fcc5c0",
+        ),
+    ];
+    for (path, y, class, colour, dash, fill_a, fill_b) in bands {
+        let _ = write!(
+            s,
+            "<text x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{colour}\">{} <tspan font-weight=\"600\">{}</tspan></text>",
+            left - 6.0,
+            y + band * 0.7,
+            esc(path.role),
+            esc(path.label)
+        );
+        let Some(states) = path.states.filter(|st| !st.is_empty()) else {
+            let _ = write!(
+                s,
+                "<text class=\"{class}-none\" x=\"{:.0}\" y=\"{:.1}\" fill=\"#5b6670\">no path (shorter than the model's shortest path)</text>",
+                left + 4.0,
+                y + band * 0.7
+            );
+            continue;
+        };
+        for (i, &(t0, n, st)) in state_runs(states).iter().enumerate() {
+            let x = left + t0 as f64 * cw;
+            let w = n as f64 * cw;
+            let fill = if i % 2 == 0 { fill_a } else { fill_b };
+            let _ = write!(
+                s,
+                "<rect class=\"{class}-state\" x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"{band}\" fill=\"{fill}\">\
+                 <title>{} '{}': state {} frames {}-{}</title></rect>",
+                esc(path.role),
+                esc(path.label),
+                st + 1,
+                t0,
+                t0 + n - 1
+            );
+            if w >= 10.0 {
+                let _ = write!(
+                    s,
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{colour}\">{}</text>",
+                    x + w / 2.0,
+                    y + band * 0.7,
+                    st + 1
+                );
+            }
+            if t0 > 0 {
+                let (y1, y2) = if class == "ref" {
+                    (y, map_top + gh)
+                } else {
+                    (map_top, y + band)
+                };
+                let _ = write!(
+                    s,
+                    "<line class=\"{class}-boundary\" x1=\"{x:.1}\" y1=\"{y1:.1}\" x2=\"{x:.1}\" y2=\"{y2:.1}\" \
+                     stroke=\"{colour}\" stroke-width=\"1.5\"{dash}/>"
+                );
+            }
+        }
+    }
+    // Frame axis.
+    let step = nice_step(t_len.max(1) as f64, 8.0).max(1.0);
+    for v in ticks(0.0, t_len as f64, step) {
+        let x = left + v * cw;
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{axis_y:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#5b6670\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#5b6670\">{v:.0}</text>",
+            axis_y + 4.0,
+            axis_y + 15.0
+        );
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#5b6670\">frame</text>\
+         <text x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#5b6670\">{} dims</text></svg>",
+        left + gw / 2.0,
+        axis_y + 29.0,
+        left - 6.0,
+        map_top + gh / 2.0,
+        dim
+    );
+    s
+}

@@ -595,3 +595,158 @@ fn scores_already_per_frame_are_not_divided_again() {
     assert!(s.contains("margin (per frame)"), "{s}");
     assert!(s.contains("<td class=\"num\">50.000</td>"), "{s}");
 }
+
+// ---------------------------------------------------------------- HMM sets
+
+/// The sample report's errors (a2: 1 → 2, b2: 2 → <unk>, c1: o missing) with features and
+/// state sequences for a2 and b2.
+fn hmm_fixture() -> (AccuracyReport, ReportContext) {
+    use cepstra_score::{HmmDetails, StateDurations, UttDetails};
+    let reference = t(&[
+        ("a1", "1"),
+        ("a2", "1"),
+        ("b1", "2"),
+        ("b2", "2"),
+        ("c1", "o"),
+    ]);
+    let report = sample_report();
+    let mut hmm = HmmDetails::default();
+    for (utt, frames) in [("a2", 12), ("b2", 9)] {
+        let f = ndarray::Array2::from_shape_fn((frames, 4), |(i, d)| ((i * 7 + d * 3) % 5) as f32);
+        hmm.feats.insert(utt.into(), f);
+    }
+    let states = |v: &[usize]| v.to_vec();
+    // references: a1 and a2 of word 1 (3 states), b1 and b2 of word 2 (2 states)
+    hmm.ref_states
+        .insert("a1".into(), states(&[0, 0, 1, 2, 2, 2]));
+    hmm.ref_states
+        .insert("a2".into(), states(&[0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]));
+    hmm.ref_states.insert("b1".into(), states(&[0, 1, 1, 1]));
+    hmm.ref_states
+        .insert("b2".into(), states(&[0, 0, 0, 0, 0, 1, 1, 1, 1]));
+    // a2 recognised as 2 (2 states); b2 has no path in its hypothesis (<unk>)
+    hmm.hyp_states
+        .insert("a2".into(), states(&[0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]));
+    hmm.durations = StateDurations::from_alignments(&reference, &hmm.ref_states);
+    let ctx = ReportContext {
+        title: "hmm run".into(),
+        command: "cepstra compute-accuracy --models final.mdl ref hyp".into(),
+        date: "2026-01-01 00:00:00 UTC".into(),
+        details: UttDetails {
+            hmm: Some(hmm),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    (report, ctx)
+}
+
+#[test]
+fn hmm_report_draws_every_error_with_both_words_state_boundaries() {
+    let (report, ctx) = hmm_fixture();
+    let html = render_html(&report, &ctx);
+    let ali = section(&html, "alignments");
+    // one figure per error (a2, b2, c1), in the error list's order
+    assert_eq!(
+        ali.matches("<figure class=\"alignment\"").count(),
+        3,
+        "{ali}"
+    );
+    let a2 = &ali[ali.find("id=\"ali-a2\"").unwrap()..ali.find("id=\"ali-b2\"").unwrap()];
+    assert!(
+        a2.contains("reference <b>1</b>, recognised <b class=\"hyp\">2</b>"),
+        "{a2}"
+    );
+    assert!(a2.contains("<svg class=\"alignment\""), "{a2}");
+    // reference 1: states 0,0,0,0 | 1,1,1,1 | 2,2,2,2 → boundaries at frames 4 and 8
+    assert_eq!(a2.matches("class=\"ref-boundary\"").count(), 2, "{a2}");
+    // recognised 2: 0×6 | 1×6 → one boundary at frame 6
+    assert_eq!(a2.matches("class=\"hyp-boundary\"").count(), 1, "{a2}");
+    assert_eq!(a2.matches("class=\"ref-state\"").count(), 3);
+    assert_eq!(a2.matches("class=\"hyp-state\"").count(), 2);
+    // the boundaries sit at their frames: 12 frames over 720 px → 8 px per frame (clamped), left 96
+    for x in [96 + 4 * 8, 96 + 8 * 8] {
+        assert!(
+            a2.contains(&format!("class=\"ref-boundary\" x1=\"{x}.0\"")),
+            "ref boundary at x={x}: {a2}"
+        );
+    }
+    assert!(
+        a2.contains(&format!("class=\"hyp-boundary\" x1=\"{}.0\"", 96 + 6 * 8)),
+        "{a2}"
+    );
+    // the heat-map: grey cells, 12 frames × 4 dims, every cell drawn once
+    assert_eq!(a2.matches("h8.00v").count(), 48, "{a2}");
+    // b2: its hypothesis has no path; c1: no features
+    let b2 = &ali[ali.find("id=\"ali-b2\"").unwrap()..ali.find("id=\"ali-c1\"").unwrap()];
+    assert!(b2.contains("class=\"hyp-none\""), "{b2}");
+    assert_eq!(b2.matches("class=\"ref-boundary\"").count(), 1);
+    assert_eq!(b2.matches("class=\"hyp-boundary\"").count(), 0);
+    let c1 = &ali[ali.find("id=\"ali-c1\"").unwrap()..];
+    assert!(c1.contains("No features for this utterance."), "{c1}");
+    // still self-contained: no scripts, nothing fetched (the only URLs are the SVG namespace)
+    assert!(
+        !html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http")
+    );
+}
+
+#[test]
+fn hmm_report_has_a_per_state_duration_table_per_word() {
+    let (report, ctx) = hmm_fixture();
+    let html = render_html(&report, &ctx);
+    let d = section(&html, "durations");
+    assert!(d.contains("<th class=\"num\">state 3</th>"), "{d}");
+    assert!(!d.contains("state 4"), "{d}");
+    // word 1: a1 (2,1,3) and a2 (4,4,4): means 3.0, 2.5, 3.5; min–max 2–4, 1–4, 3–4; 9.0 frames
+    let row1 = d.lines().find(|l| l.starts_with("<tr><td>1</td>")).unwrap();
+    assert!(
+        row1.contains("<td class=\"num\">2</td><td class=\"num\">9.0</td>"),
+        "{row1}"
+    );
+    for (mean, lo, hi) in [("3.0", 2, 4), ("2.5", 1, 4), ("3.5", 3, 4)] {
+        assert!(
+            row1.contains(&format!(
+                "{mean}<br><span class=\"note\">{lo}&ndash;{hi}</span>"
+            )),
+            "{row1}"
+        );
+    }
+    // word 2 has two states: the third column is empty
+    let row2 = d.lines().find(|l| l.starts_with("<tr><td>2</td>")).unwrap();
+    assert!(
+        row2.contains("3.0<br><span class=\"note\">1&ndash;5</span>"),
+        "{row2}"
+    );
+    assert!(row2.ends_with("<td></td></tr>"), "{row2}");
+    // word o has no alignment: no row
+    assert!(!d.contains("<tr><td>o</td>"), "{d}");
+}
+
+#[test]
+fn gmm_report_has_no_hmm_sections() {
+    let html = html_with_curves();
+    assert!(!html.contains("id=\"alignments\"") && !html.contains("id=\"durations\""));
+}
+
+#[test]
+fn compute_accuracy_passes_the_hmm_details_to_the_report() {
+    let (_, ctx) = hmm_fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let (r, h) = (dir.path().join("text"), dir.path().join("hyp.txt"));
+    std::fs::write(&r, "a1 1\na2 1\nb1 2\nb2 2\nc1 o\n").unwrap();
+    std::fs::write(&h, "a1 1\na2 2\nb1 2\nb2 <unk>\n").unwrap();
+    let opts = ComputeAccuracyOptions {
+        report: Some(dir.path().join("report.html")),
+        hmm: ctx.details.hmm.clone(),
+        ..Default::default()
+    };
+    compute_accuracy(&r, &h, &opts).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert_eq!(
+        section(&html, "alignments")
+            .matches("<svg class=\"alignment\"")
+            .count(),
+        2
+    );
+    assert!(section(&html, "durations").contains("<tr><td>2</td>"));
+}
