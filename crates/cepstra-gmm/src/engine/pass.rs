@@ -636,7 +636,7 @@ fn posteriors_block(
 ) {
     for bi in 0..b {
         let lrow = &mut ll[bi * lk..bi * lk + k];
-        let m = lrow.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let m = row_max(lrow);
         let s = exp_shifted(ks, lrow, m);
         let lse = m + s.ln();
         let fw = weights.map_or(1.0, |w| w[bi] as f64);
@@ -650,6 +650,25 @@ fn posteriors_block(
             out.frame_ll.push(lse);
         }
     }
+}
+
+/// The largest value of a row of finite or −∞ log-likelihoods (−∞ for an empty row): 8
+/// independent maxima (vectorised), then combined. With no NaN, the maximum is the same value
+/// whatever the order (a tie between −0 and +0 changes neither v − m nor m + ln s).
+#[inline(always)]
+fn row_max(v: &[f64]) -> f64 {
+    let mut m8 = [f64::NEG_INFINITY; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, &x) in m8.iter_mut().zip(c) {
+            *m = if x > *m { x } else { *m };
+        }
+    }
+    let mut m = f64::NEG_INFINITY;
+    for &x in m8.iter().chain(chunks.remainder()) {
+        m = if x > m { x } else { m };
+    }
+    m
 }
 
 /// The row as a slice (copied into `buf` when its elements are not contiguous).
