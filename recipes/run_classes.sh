@@ -9,6 +9,10 @@
 #   recipe_prepare  stage 0: makes $train and $test (wav.scp, text, utt2spk, spk2utt; feats.scp if provided)
 # Stages: 0 data (recipe_prepare), 1 validate, 2 features, 3 train, 4 score.  The last line printed is the
 # result; exp/RESULTS gets one line per run.
+# Models (--model): gmm, one GMM per class (recipes/train_classes.sh, the default); hmm, one left-to-right
+# GMM-HMM per class (recipes/train_hmms.sh: --num-states, --num-gauss per state, --hmm-mode viterbi|baum-welch;
+# scored by classify --score forward|viterbi; the report adds each error's features with the Viterbi state
+# boundaries of the reference and of the recognised word, and per-state durations).
 #
 # Names (every setting that changes a model set is in its directory's name or in its config file):
 #   data/<set>_<fe>     the final features: MFCC (conf/mfcc.conf) | normalisation | add-deltas, where <fe> is
@@ -20,14 +24,23 @@
 #     config            every setting of the model set (recipes/train_classes.sh refuses to mix settings)
 #     score_<test>/     the scores of data/<test> (e.g. score_test_cmn), report.html
 #   exp/classes_<...>_s<S1+S2+...>/score_<test>/report.html   with --seeds: the summary page of the seeds
+#   exp/hmm_<train-tag>_<cov>_st<S>_m<M>_<bw|vit>[_skip]_i<passes>[_o<cksum of --hmm-opts>]_s<seed>/   an HMM set
+#                       (--model hmm), with the same config file; score_<test>[_viterbi]/ (forward scores: no
+#                       suffix)
 
 # Begin configuration section (defaults; run.sh may set others before sourcing this file).
 : "${stage:=0}"
 : "${nj:=4}"
 : "${cmd:=$train_cmd}"
-: "${num_gauss:=5}"
-: "${covariance:=full}"
-: "${num_iters:=5}"
+: "${model:=gmm}"
+: "${num_gauss:=}"         # (empty: the --model's default, below)
+: "${covariance:=}"
+: "${num_iters:=}"
+: "${num_states:=8}"
+: "${hmm_mode:=baum-welch}"
+: "${topology:=linear}"
+: "${score:=forward}"
+: "${hmm_opts:=}"
 : "${seed:=0}"
 : "${seeds:=}"
 : "${gmm_opts:=}"
@@ -42,9 +55,15 @@ $corpus_help
   --cmd CMD                       run.pl or slurm.pl (default from cmd.sh) [$cmd]
   --cmvn utterance|speaker        mean (and variance) statistics per utterance or per speaker [$cmvn]
   --norm-vars true|false          normalise variances too (CMVN instead of CMN) [$norm_vars]
-  --num-gauss K                   Gaussians per class [$num_gauss]
-  --covariance full|diag          [$covariance]
-  --num-iters N                   EM passes [$num_iters]
+  --model gmm|hmm                 one GMM per class, or one left-to-right GMM-HMM per class [$model]
+  --num-gauss K                   Gaussians per class (hmm: per state) [${num_gauss:-5 (gmm), 4 (hmm)}]
+  --covariance full|diag          [${covariance:-full (gmm), diag (hmm)}]
+  --num-iters N                   EM passes (hmm: training passes) [${num_iters:-5 (gmm), 20 (hmm)}]
+  --num-states S                  hmm: emitting states per word [$num_states]
+  --hmm-mode baum-welch|viterbi   hmm: statistics of a pass (forward-backward or best path) [$hmm_mode]
+  --topology linear|skip          hmm: transitions (self-loop, next; skip: also skip one state) [$topology]
+  --score forward|viterbi         hmm: score by every path or by the best one [$score]
+  --hmm-opts \"...\"                hmm: extra options of cepstra init-hmms (floors, --allow-any-end) [$hmm_opts]
   --seed S                        k-means seed [$seed]
   --seeds S1,S2,...               several seeds: mean ± sd of the accuracy [$seeds]
   --gmm-opts \"...\"                extra options of cepstra init-classes [$gmm_opts]"
@@ -53,6 +72,20 @@ $corpus_help
 set -euo pipefail
 [ $# -eq 0 ] || { printf '%s\n' "$help_message" >&2; echo "$0: unexpected argument $1" >&2; exit 1; }
 case $cmvn in utterance|speaker) ;; *) echo "$0: --cmvn must be utterance or speaker, got $cmvn" >&2; exit 1 ;; esac
+case $model in
+  gmm) : "${num_gauss:=5}" "${covariance:=full}" "${num_iters:=5}" ;;
+  hmm) : "${num_gauss:=4}" "${covariance:=diag}" "${num_iters:=20}"
+       case $hmm_mode in baum-welch|viterbi) ;; *) echo "$0: --hmm-mode must be baum-welch or viterbi, got $hmm_mode" >&2; exit 1 ;; esac
+       case $topology in linear|skip) ;; *) echo "$0: --topology must be linear or skip, got $topology" >&2; exit 1 ;; esac
+       case $score in forward|viterbi) ;; *) echo "$0: --score must be forward or viterbi, got $score" >&2; exit 1 ;; esac ;;
+  *) echo "$0: --model must be gmm or hmm, got $model" >&2; exit 1 ;;
+esac
+if [ "$model" = gmm ]; then
+  for v in num_states hmm_mode topology score hmm_opts; do
+    case $v:${!v} in num_states:8|hmm_mode:baum-welch|topology:linear|score:forward|hmm_opts:) ;;
+      *) echo "$0: --${v//_/-} is an option of --model hmm" >&2; exit 1 ;; esac
+  done
+fi
 IFS=, read -ra seed_list <<< "${seeds:-$seed}"
 [ ${#seed_list[@]} -gt 0 ] || { echo "$0: empty --seeds" >&2; exit 1; }
 feats_from=wavs
@@ -73,9 +106,20 @@ fi
 # (the model set records its front-end, so that cepstra recognize runs it on new audio)
 train_tag=${train_fe#data/train}; train_tag=${train_tag#_}
 opts_tag=
-if [ -n "$gmm_opts" ]; then read -r opts_tag _ < <(cksum <<< "$gmm_opts"); opts_tag=_o$opts_tag; fi
-tag=${train_tag}_${covariance}_k${num_gauss}_i${num_iters}$opts_tag
-score=score_${test_fe#data/}
+if [ "$model" = gmm ]; then
+  if [ -n "$gmm_opts" ]; then read -r opts_tag _ < <(cksum <<< "$gmm_opts"); opts_tag=_o$opts_tag; fi
+  tag=${train_tag}_${covariance}_k${num_gauss}_i${num_iters}$opts_tag
+  prefix=classes
+  scoredir=score_${test_fe#data/}
+else
+  if [ -n "$hmm_opts" ]; then read -r opts_tag _ < <(cksum <<< "$hmm_opts"); opts_tag=_o$opts_tag; fi
+  mode_tag=bw; [ "$hmm_mode" = viterbi ] && mode_tag=vit
+  topo_tag=; [ "$topology" = skip ] && topo_tag=_skip
+  tag=${train_tag}_${covariance}_st${num_states}_m${num_gauss}_${mode_tag}${topo_tag}_i${num_iters}$opts_tag
+  prefix=hmm
+  scoredir=score_${test_fe#data/}; [ "$score" = viterbi ] && scoredir+=_viterbi
+fi
+exp_of() { echo "exp/${prefix}_${tag}_s$1"; }   # exp_of SEED: the model set's directory
 
 # wall time per stage, for exp/RESULTS (bash's clock: no process launched)
 start=${EPOCHREALTIME/./}; last=$start; stage_times=
@@ -147,26 +191,44 @@ if [ "$stage" -le 3 ]; then
   for d in "$train_fe" "$test_fe"; do
     [ -f "$d/feats.scp" ] || { echo "$0: no $d/feats.scp: run stage 2 (features) first" >&2; exit 1; }
   done
-  if [ ${#seed_list[@]} -eq 1 ]; then begin "3 train: exp/classes_${tag}_s${seed_list[0]}"
-  else begin "3 train: ${#seed_list[@]} model sets exp/classes_${tag}_s{$(IFS=,; echo "${seed_list[*]}")}"; fi
+  if [ ${#seed_list[@]} -eq 1 ]; then begin "3 train: $(exp_of "${seed_list[0]}")"
+  else begin "3 train: ${#seed_list[@]} model sets $(exp_of "{$(IFS=,; echo "${seed_list[*]}")}")"; fi
   for s in "${seed_list[@]}"; do
-    train_classes.sh --nj "$nj" --cmd "$cmd" --num-gauss "$num_gauss" --covariance "$covariance" \
-      --num-iters "$num_iters" --seed "$s" --gmm-opts "$gmm_opts" --frontend-opts "$frontend_opts" \
-      "$train_fe" "exp/classes_${tag}_s$s"
+    if [ "$model" = gmm ]; then
+      train_classes.sh --nj "$nj" --cmd "$cmd" --num-gauss "$num_gauss" --covariance "$covariance" \
+        --num-iters "$num_iters" --seed "$s" --gmm-opts "$gmm_opts" --frontend-opts "$frontend_opts" \
+        "$train_fe" "exp/classes_${tag}_s$s"
+    else
+      dir=$(exp_of "$s")
+      # every setting of the HMM set, as train_classes.sh keeps them (a dir of other settings is refused)
+      printf -v config '%s\n' "model hmm" "data $train_fe" "num_states $num_states" "num_gauss $num_gauss" \
+        "covariance $covariance" "num_iters $num_iters" "mode $hmm_mode" "topology $topology" "seed $s" \
+        "hmm_opts $hmm_opts" "frontend ${frontend_opts}"
+      if [ -f "$dir/config" ] && [ "$(< "$dir/config")" != "${config%$'\n'}" ]; then
+        echo "$0: $dir holds an HMM set of other settings:" >&2; diff "$dir/config" - <<< "${config%$'\n'}" >&2
+        exit 1
+      fi
+      mkdir -p "$dir" && printf '%s' "$config" > "$dir/config"
+      train_hmms.sh --nj "$nj" --cmd "$cmd" --num-states "$num_states" --num-gauss "$num_gauss" \
+        --covariance "$covariance" --num-iters "$num_iters" --mode "$hmm_mode" --topology "$topology" \
+        --seed "$s" --hmm-opts "$hmm_opts" --frontend-opts "$frontend_opts" "$train_fe" "$dir"
+    fi
   done
   mark train
 fi
 
 if [ "$stage" -le 4 ]; then
   begin "4 score: $test_fe"
+  score_opts=()
+  if [ "$model" = hmm ]; then score_opts=(--classify-opts "--score $score" --align-hmms true); fi
   for s in "${seed_list[@]}"; do
-    score.sh --nj "$nj" --cmd "$cmd" "exp/classes_${tag}_s$s/final.mdl" "$test_fe" "exp/classes_${tag}_s$s/$score"
+    score.sh --nj "$nj" --cmd "$cmd" "${score_opts[@]}" "$(exp_of "$s")/final.mdl" "$test_fe" "$(exp_of "$s")/$scoredir"
   done
   if [ ${#seed_list[@]} -gt 1 ]; then
     # the summary page of the seeds: accuracy per seed, mean ± sd, per-class recall, errors no seed avoids
-    seeds_dir=exp/classes_${tag}_s$(IFS=+; echo "${seed_list[*]}")/$score
+    seeds_dir=$(exp_of "$(IFS=+; echo "${seed_list[*]}")")/$scoredir
     hyps=()
-    for s in "${seed_list[@]}"; do hyps+=("exp/classes_${tag}_s$s/$score/hyp.txt"); done
+    for s in "${seed_list[@]}"; do hyps+=("$(exp_of "$s")/$scoredir/hyp.txt"); done
     mkdir -p "$seeds_dir/log"
     cepstra compute-accuracy --report "$seeds_dir/report.html" --title "$recipe $tag: seeds ${seed_list[*]}" \
       "$test_fe/text" "${hyps[@]}" > "$seeds_dir/accuracy.txt" 2> "$seeds_dir/log/compute_accuracy.log" ||
@@ -177,11 +239,13 @@ if [ "$stage" -le 4 ]; then
 fi
 
 # The result: the last line printed.
+result_tag=$tag
+if [ "$model" = hmm ]; then result_tag=hmm_$tag; [ "$score" = viterbi ] && result_tag+=_viterbi; fi
 accs=()
-for s in "${seed_list[@]}"; do accs+=("exp/classes_${tag}_s$s/$score/accuracy.txt"); done
+for s in "${seed_list[@]}"; do accs+=("$(exp_of "$s")/$scoredir/accuracy.txt"); done
 result=$(summarize_accuracy.sh "${accs[@]}")
 wall=$(( (${EPOCHREALTIME/./} - start + 5000) / 10000 ))
 printf '%s\t%s\tcmvn %s\tnorm-vars %s\tseeds %s\tnj %s\tcmd %s\tstage %s\twall %d.%02d s\tstages %s\t%s\n' \
-  "$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1)" "$recipe $tag" "$cmvn" "$norm_vars" "${seed_list[*]}" "$nj" "$cmd" "$stage" \
+  "$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1)" "$recipe $result_tag" "$cmvn" "$norm_vars" "${seed_list[*]}" "$nj" "$cmd" "$stage" \
   $((wall / 100)) $((wall % 100)) "$stage_times" "$result" >> exp/RESULTS
 echo "$result"

@@ -4,13 +4,17 @@
 # Writes <dir>/scores.tsv (utt, then one total log-likelihood per class), <dir>/hyp.txt (utt label),
 # <dir>/acc.txt (the accuracy, as the coursework writes it), <dir>/accuracy.txt (the "%SER" and
 # "accuracy 0.9818 (108/110)" lines), <dir>/report.html (setting, per-speaker table, the margin of every
-# error, audio players, training curves); logs in <dir>/log/.
+# error, audio players, training curves); logs in <dir>/log/.  With --align-hmms true (an HMM set):
+# <dir>/ali_ref.ark and <dir>/ali_hyp.ark, the Viterbi state sequences of every utterance against its
+# reference and its recognised word (cepstra align-hmms), from which the report draws each error's features
+# with both words' state boundaries and a per-state duration table per word.
 # Run from an egs dir (it sources ./path.sh when there is one).
 
 # Begin configuration section.
 nj=1
 cmd=run.pl
-classify_opts=    # e.g. "--normalize-per-frame" or "--threshold -60 --unk <unk>"
+classify_opts=    # e.g. "--normalize-per-frame" or "--threshold -60 --unk <unk>"; HMM sets: "--score viterbi"
+align_hmms=false  # HMM sets: align against the reference and the hypothesis, for the report
 # End configuration section.
 
 echo "$0 $*" >&2
@@ -25,7 +29,8 @@ help_message="usage: $0 [options] <model-set> <data-dir> <dir>
 Options:
   --nj <n>                     # parallel classification jobs [$nj]
   --cmd <run.pl|slurm.pl ...>  # how to run the jobs [$cmd]
-  --classify-opts <opts>       # extra options of cepstra classify [$classify_opts]"
+  --classify-opts <opts>       # extra options of cepstra classify [$classify_opts]
+  --align-hmms <true|false>    # HMM sets: the report's state boundaries and durations [$align_hmms]"
 # shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
 . "$root/scripts/parse_options.sh"
 set -euo pipefail
@@ -39,7 +44,7 @@ for f in "$mdl" "$data/feats.scp" "$data/text"; do
 done
 mkdir -p "$dir/log"
 old=()   # what an earlier run left (rm only when there is something: each process costs a few ms)
-for f in hyp.txt scores.tsv acc.txt accuracy.txt report.html; do [ ! -e "$dir/$f" ] || old+=("$dir/$f"); done
+for f in hyp.txt scores.tsv acc.txt accuracy.txt report.html ali_ref.ark ali_hyp.ark; do [ ! -e "$dir/$f" ] || old+=("$dir/$f"); done
 [ ${#old[@]} -eq 0 ] || rm -f "${old[@]}"
 read -ra opt_words <<< "$classify_opts"
 
@@ -80,6 +85,19 @@ case " $classify_opts " in   # scores already per frame: shown as they are
 esac
 finals=("${mdl%.mdl}".[0-9]*.acc)
 if [ -f "${finals[0]}" ]; then printf -v f '%s,' "${finals[@]}"; report_opts+=(--final-accs "${f%,}"); fi
+if $align_hmms; then
+  # the Viterbi state sequences against the reference word and against the recognised one (both at once)
+  pids=()
+  for w in ref hyp; do
+    if [ $w = ref ]; then text=$data/text; else text=$dir/hyp.txt; fi
+    cepstra align-hmms "$mdl" "scp:$data/feats.scp" "$text" "ark,t:$dir/ali_$w.ark" 2> "$dir/log/align_$w.log" &
+    pids+=($!)
+  done
+  for n in 0 1; do
+    wait "${pids[n]}" || { cat "$dir/log/align_"*.log >&2; echo "$0: cepstra align-hmms failed (logs: $dir/log/align_*.log)" >&2; exit 1; }
+  done
+  report_opts+=(--feats "scp:$data/feats.scp" --ali-ref "ark:$dir/ali_ref.ark" --ali-hyp "ark:$dir/ali_hyp.ark")
+fi
 if ! cepstra compute-accuracy "${report_opts[@]}" --acc-out "$dir/acc.txt" \
        "$data/text" "$dir/hyp.txt" > "$dir/accuracy.txt" 2> "$dir/log/compute_accuracy.log"; then
   cat "$dir/log/compute_accuracy.log" >&2

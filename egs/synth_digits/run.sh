@@ -3,7 +3,8 @@
 # digit words, Z 1-9 O, spoken by espeak-ng and flite voices varied in rate, pitch, gain, channel and noise;
 # 8 kHz; train and test speakers disjoint; see local/make_corpus.sh, which installs espeak-ng, flite and
 # sox with apt-get when run as root), then runs the same stages as egs/tidigits (recipes/run_classes.sh):
-#   corpus + data prep -> validate -> MFCC + CMN + deltas -> per-class GMMs (EM) -> classify and score.
+#   corpus + data prep -> validate -> MFCC + CMN + deltas -> per-class GMMs (EM; --model hmm: word HMMs)
+#   -> classify and score.
 # Everything lands in corpus/, data/ and exp/ of this directory, logs in exp/*/log/.  The last line printed
 # is the result, e.g. "accuracy 0.9167 (242/264)", or with --seeds "accuracy 0.9120 ± 0.0100 over 5 seeds
 # (min ..., max ...)".  Each run also appends a line to exp/RESULTS.  A reference pipeline
@@ -12,6 +13,8 @@
 #   egs/synth_digits/run.sh
 #   egs/synth_digits/run.sh --cmvn speaker --norm-vars true
 #   egs/synth_digits/run.sh --nj 4 --cmd slurm.pl --seeds 1,2,3
+#   egs/synth_digits/run.sh --stage 3 --model hmm      # one left-to-right GMM-HMM per word (recipes/train_hmms.sh)
+#   egs/synth_digits/run.sh --stage 3 --model hmm --num-states 8 --num-gauss 4 --hmm-mode viterbi --score viterbi
 caller=$PWD
 if [[ $0 == */* ]]; then cd "${0%/*}" || exit 1; fi   # (no dirname process)
 # shellcheck source=SCRIPTDIR/cmd.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# egs/tidigits/run.sh: isolated-digit recognition on TI digits with one GMM per word.
-#   data prep -> validate -> MFCC + CMN + deltas -> per-class GMMs (EM) -> classify and score.
+# egs/tidigits/run.sh: isolated-digit recognition on TI digits with one GMM per word (or, --model hmm, one
+# left-to-right GMM-HMM per word).
+#   data prep -> validate -> MFCC + CMN + deltas -> per-class GMMs (EM) or word HMMs -> classify and score.
 # This file holds the data preparation and the defaults; the stages are recipes/run_classes.sh's (shared with
 # egs/synth_digits).  Everything lands in data/ and exp/ of this directory, logs in exp/*/log/.  The last line
 # printed is the result, e.g. "accuracy 0.9818 (108/110)", or with --seeds "accuracy 0.9782 ± 0.0050 over 5
@@ -11,6 +12,8 @@
 #   egs/tidigits/run.sh --corpus ../shared/data/ti-digits --cmvn speaker --norm-vars true
 #   egs/tidigits/run.sh --corpus DIR --seeds 1,2,3,4,5 --nj 4 --cmd slurm.pl
 #   egs/tidigits/run.sh --stage 3 --num-iters 10       # data/ exists: no --corpus needed
+#   egs/tidigits/run.sh --stage 3 --model hmm      # one left-to-right GMM-HMM per word (recipes/train_hmms.sh)
+#   egs/tidigits/run.sh --stage 3 --model hmm --num-states 8 --num-gauss 4 --hmm-mode viterbi --score viterbi
 # DIR: the coursework layout (train/ and test/ Kaldi data dirs) or a raw corpus tree
 # (.../{MAN,WOMAN}/SPK/<word><A|B>_endpt.wav): see local/prepare_data.sh.
 
