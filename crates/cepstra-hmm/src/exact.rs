@@ -8,7 +8,7 @@
 //! so `acc-hmms` with any `--nj` and `est-hmms` give the bytes `train-hmms` gives.
 
 use cepstra_train::exact::{add_fixed, from_fixed, to_fixed};
-use cepstra_train::ExactStats;
+use cepstra_train::{ExactAccumulator, ExactStats};
 use ndarray::Array2;
 
 use crate::error::{Error, Result};
@@ -101,6 +101,13 @@ impl ExactHmmStats {
         for (a, b) in self.states.iter_mut().zip(&st.states) {
             a.add(b).map_err(bad)?;
         }
+        self.add_totals(st, what)
+    }
+
+    /// Adds everything of `st` but the per-state statistics (transition counts,
+    /// log-likelihood, frames, utterances).
+    fn add_totals(&mut self, st: &HmmStats, what: &str) -> Result<()> {
+        let bad = |reason: String| Error::class(what, reason);
         for (a, &v) in self.trans.iter_mut().zip(st.trans_counts.iter()) {
             add_fixed(a, to_fixed(v, "a transition count").map_err(bad)?).map_err(bad)?;
         }
@@ -155,5 +162,57 @@ impl ExactHmmStats {
             num_frames: from_fixed(self.num_frames),
             num_utts: self.num_utts,
         })
+    }
+}
+
+/// The fast way to build [`ExactHmmStats`] from many utterances (one per worker): the per-state
+/// statistics through cepstra-train's [`ExactAccumulator`] (vectorised, the same integers as
+/// [`ExactStats::add`]), the rest as [`ExactHmmStats::add`].
+pub(crate) struct HmmAccumulator {
+    states: Vec<ExactAccumulator>,
+    rest: ExactHmmStats,
+}
+
+impl HmmAccumulator {
+    /// Zero statistics shaped for `hmm`.
+    pub(crate) fn for_model(hmm: &Hmm) -> Self {
+        let mut rest = ExactHmmStats::for_model(hmm);
+        let states = hmm.states.iter().map(ExactAccumulator::for_model).collect();
+        rest.states.clear();
+        HmmAccumulator { states, rest }
+    }
+
+    /// Adds one utterance's statistics; `what` names the class in errors.
+    pub(crate) fn add(&mut self, st: &HmmStats, what: &str) -> Result<()> {
+        if st.states.len() != self.states.len() {
+            return Err(Error::class(
+                what,
+                format!(
+                    "statistics of {} states cannot be added to statistics of {}",
+                    st.states.len(),
+                    self.states.len()
+                ),
+            ));
+        }
+        for (a, b) in self.states.iter_mut().zip(&st.states) {
+            a.add(b).map_err(|reason| Error::class(what, reason))?;
+        }
+        self.rest.add_totals(st, what)
+    }
+
+    /// Counts one skipped utterance.
+    pub(crate) fn skip(&mut self) {
+        self.rest.skip();
+    }
+
+    /// The exact statistics.
+    pub(crate) fn finish(self, what: &str) -> Result<ExactHmmStats> {
+        let mut out = self.rest;
+        out.states = self
+            .states
+            .into_iter()
+            .map(|a| a.finish().map_err(|reason| Error::class(what, reason)))
+            .collect::<Result<_>>()?;
+        Ok(out)
     }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::acc::HmmAccs;
 use crate::error::{Error, Result};
-use crate::exact::ExactHmmStats;
+use crate::exact::{ExactHmmStats, HmmAccumulator};
 use crate::model::Hmm;
 use crate::options::{HmmInit, HmmTrainOptions, TrainMode};
 use crate::set::{HmmClass, HmmSet};
@@ -202,7 +202,9 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
         .utts
         .par_iter()
         .with_min_len(4)
-        .try_fold(zero, |mut acc, u| -> Result<ExactHmmStats> {
+        .try_fold(
+            || HmmAccumulator::for_model(hmm),
+            |mut acc, u| -> Result<HmmAccumulator> {
             match utterance_stats(hmm, u.feats.view(), mode).map_err(|e| Error::class(label, e))? {
                 Some(st) => acc.add(&st, label)?,
                 None => {
@@ -216,7 +218,9 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
                 }
             }
             Ok(acc)
-        })
+            },
+        )
+        .map(|acc| acc.and_then(|a| a.finish(label)))
         .try_reduce(zero, |mut a, b| {
             a.merge(&b, label)?;
             Ok(a)
