@@ -36,7 +36,7 @@
 : "${num_gauss:=}"         # (empty: the --model's default, below)
 : "${covariance:=}"
 : "${num_iters:=}"
-: "${num_states:=8}"
+: "${num_states:=8}"       # (run.sh may set its corpus's best, as for the others)
 : "${hmm_mode:=baum-welch}"
 : "${topology:=linear}"
 : "${score:=forward}"
@@ -67,6 +67,8 @@ $corpus_help
   --seed S                        k-means seed [$seed]
   --seeds S1,S2,...               several seeds: mean ± sd of the accuracy [$seeds]
   --gmm-opts \"...\"                extra options of cepstra init-classes [$gmm_opts]"
+declare -A hmm_defaults   # (so that --model gmm can refuse an HMM option that was given)
+for v in num_states hmm_mode topology score hmm_opts; do hmm_defaults[$v]=${!v}; done
 # shellcheck source=SCRIPTDIR/../scripts/parse_options.sh
 . parse_options.sh
 set -euo pipefail
@@ -82,8 +84,7 @@ case $model in
 esac
 if [ "$model" = gmm ]; then
   for v in num_states hmm_mode topology score hmm_opts; do
-    case $v:${!v} in num_states:8|hmm_mode:baum-welch|topology:linear|score:forward|hmm_opts:) ;;
-      *) echo "$0: --${v//_/-} is an option of --model hmm" >&2; exit 1 ;; esac
+    [ "${!v}" = "${hmm_defaults[$v]}" ] || { echo "$0: --${v//_/-} is an option of --model hmm" >&2; exit 1; }
   done
 fi
 IFS=, read -ra seed_list <<< "${seeds:-$seed}"

@@ -28,6 +28,8 @@ if [[ $0 == */* ]]; then cd "${0%/*}" || exit 1; fi   # (no dirname process)
 corpus=                   # required for stage 0
 train_set=coursework      # coursework (the 330 listed utterances) or all (every training wav)
 use_provided_feats=false  # true: the corpus's feats.scp instead of features computed from the wavs
+num_states=8              # --model hmm: states per word (M=4 diag, Baum-Welch: S8, S10, S12 and S15 all give
+                          # 0.9818 on the coursework test, trained on 330 or 2072; S8 also fits the 17-frame wavs)
 # End configuration section.
 recipe=tidigits
 corpus_help="  --corpus DIR                    TI digits: coursework data dirs (train/, test/) or a raw corpus tree
