@@ -80,7 +80,8 @@ done
 if [ -z "$mix_up_at" ]; then
   for ((k = 1; k < num_gauss && 2 * k <= num_iters; k++)); do mix_up_at+="$((2 * k)) "; done
 fi
-mix_up_list=$(echo $mix_up_at | tr ' ' ',')
+read -ra mix_up_words <<< "$mix_up_at"
+mix_up_list=$(IFS=,; echo "${mix_up_words[*]}")
 mkdir -p "$dir/log"
 
 split_data.sh --per-utt "$data" "$nj"

@@ -47,7 +47,8 @@ check "--nj 1 and --nj 3: the same final.mdl bytes" cmp -s exp/nj1/final.mdl exp
 cepstra train-hmms --num-states=3 --num-gauss=2 --num-iters=4 --mix-up-at=2 --min-gaussian-occupancy=1 \
   scp:data/train/feats.scp data/train/text all.mdl 2> all.log
 check "... and those of cepstra train-hmms" cmp -s exp/nj1/final.mdl all.mdl
-check "one pass log per pass" test "$(ls exp/nj3/log/pass.*.log | wc -l)" -eq 4
+pass_logs=(exp/nj3/log/pass.*.log)
+check "one pass log per pass" test "${#pass_logs[@]}" -eq 4
 check "pass logs give the average log-likelihood per frame over all frames" \
   has exp/nj3/log/pass.0.log '^pass 0: average log-likelihood per frame -?[0-9.]+ over 627 frames$'
 lls=$(cat exp/nj3/log/pass.{0,1,2,3}.log | awk '{ print $7 }' | tr '\n' ' ')
