@@ -26,9 +26,9 @@
 //!   sample, never on the number of threads (it differs from Kaldi's own random numbers; use
 //!   `dither = 0` to compare with Kaldi).
 //! - Arithmetic is `f32` like Kaldi's `BaseFloat` (the FFT too), with `f64` accumulators for
-//!   sums; results match Kaldi 5.5 to about 2e-4 relative. The frame loop is compiled twice and
-//!   picks AVX2 at run time when the CPU has it, with bit-identical results (no reassociated or
-//!   fused floating-point operations).
+//!   sums; results match Kaldi 5.5 to about 2e-4 relative. The frame loop is compiled three times and
+//!   picks AVX-512F or AVX2 at run time when the CPU has it, with bit-identical results (no
+//!   reassociated or fused floating-point operations).
 //!
 //! ```
 //! use cepstra_feat::{apply_cmvn, acc_cmvn_stats, compute_deltas, DeltaFeaturesOptions, Mfcc, MfccOptions};

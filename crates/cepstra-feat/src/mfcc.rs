@@ -134,9 +134,16 @@ impl FrameCompute for Mfcc {
             .power_spectrum(window, &mut s.power, &mut s.fft);
         self.mel.compute(&s.power, &mut s.mel);
         let nb = s.mel.len();
-        s.acc.resize(nb, 0.0);
-        for (a, &m) in s.acc.iter_mut().zip(&s.mel) {
-            *a = ln_floored(m);
+        // Whole blocks of LN_BLOCK logs (the last one padded with ones, ln 1 = 0, never read)
+        // so that the logarithm vectorises without a scalar tail; each value is the same
+        // `ln_floored` of the same input, so the bits do not depend on the blocking.
+        s.acc.resize(nb.next_multiple_of(LN_BLOCK), 0.0);
+        for (a, m) in s.acc.chunks_exact_mut(LN_BLOCK).zip(s.mel.chunks(LN_BLOCK)) {
+            let mut x = [1.0f32; LN_BLOCK];
+            x[..m.len()].copy_from_slice(m);
+            for k in 0..LN_BLOCK {
+                a[k] = ln_floored(x[k]);
+            }
         }
         // out = lifter ∘ (DCT · log mel), one block of coefficients at a time.
         for (block, out) in self
@@ -145,7 +152,7 @@ impl FrameCompute for Mfcc {
             .zip(out.chunks_mut(CEPS_BLOCK))
         {
             let mut acc = [0.0f64; CEPS_BLOCK];
-            for (d, &m) in block.iter().zip(&s.acc) {
+            for (d, &m) in block.iter().zip(&s.acc[..nb]) {
                 for k in 0..CEPS_BLOCK {
                     acc[k] += d[k] * m;
                 }
@@ -172,6 +179,9 @@ impl FrameCompute for Mfcc {
 }
 
 impl_feature_computer!(Mfcc);
+
+/// Mel log-energies computed together (one vector of `f64` lanes, twice, with AVX2).
+const LN_BLOCK: usize = 8;
 
 /// Cepstral coefficients computed together in the DCT (one block of `f64` accumulators).
 const CEPS_BLOCK: usize = 8;
