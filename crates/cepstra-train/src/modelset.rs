@@ -123,9 +123,9 @@ pub struct ModelSet {
     pub frontend: Option<FrontEndOptions>,
 }
 
-/// One class's record; `M` is the model: a JSON value when writing, the raw JSON text when
-/// reading (parsed once, by cepstra-gmm).
-#[derive(Serialize, Deserialize)]
+/// One class's record as read; the model is kept as its raw JSON text (parsed once, by
+/// cepstra-gmm).
+#[derive(Deserialize)]
 struct ClassJson<M> {
     label: String,
     num_utts: usize,
@@ -139,6 +139,92 @@ struct ClassJson<M> {
     #[serde(default)]
     selection: Option<Selection>,
     model: M,
+}
+
+/// One class's record as written: [`ClassJson`]'s fields in the same order, borrowed; `M` is the
+/// model ([`ModelOut`], or `()` for [`ModelSet::fingerprint`]).
+#[derive(Serialize)]
+struct ClassOut<'a, M> {
+    label: &'a str,
+    num_utts: usize,
+    num_frames: usize,
+    num_gauss: usize,
+    num_gauss_requested: usize,
+    loglikes: &'a [f64],
+    converged: bool,
+    overrides: &'a Overrides,
+    selection: &'a Option<Selection>,
+    model: M,
+}
+
+impl<'a, M> ClassOut<'a, M> {
+    fn new(c: &'a ClassModel, model: M) -> Self {
+        Self {
+            label: &c.label,
+            num_utts: c.num_utts,
+            num_frames: c.num_frames,
+            num_gauss: c.model.num_gauss(),
+            num_gauss_requested: c.num_gauss_requested,
+            loglikes: &c.loglikes,
+            converged: c.converged,
+            overrides: &c.overrides,
+            selection: &c.selection,
+            model,
+        }
+    }
+}
+
+/// A model written straight from its arrays as the compact JSON that cepstra-gmm's
+/// [`model_to_json`](cepstra_gmm::io::model_to_json) text becomes once read into a
+/// `serde_json::Value` and written again (what model sets have always held): the keys in
+/// byte order (`covariance`, `covars`, `dim`, `format`, `means`, `num_gauss`, `vars`,
+/// `version`, `weights`), matrices as arrays of rows, numbers as serde_json writes an `f64`
+/// (shortest round-trip form, `null` for a non-finite value).
+struct ModelOut<'a>(&'a Gmm);
+
+impl Serialize for ModelOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let g = self.0;
+        let mut m = s.serialize_map(Some(8))?;
+        m.serialize_entry("covariance", &g.covariance_type())?;
+        if let Gmm::Full(f) = g {
+            m.serialize_entry("covars", &Rows3(f.covars()))?;
+        }
+        m.serialize_entry("dim", &g.dim())?;
+        m.serialize_entry("format", cepstra_gmm::io::JSON_FORMAT)?;
+        m.serialize_entry("means", &Rows(g.means()))?;
+        m.serialize_entry("num_gauss", &g.num_gauss())?;
+        if let Gmm::Diag(d) = g {
+            m.serialize_entry("vars", &Rows(d.vars()))?;
+        }
+        m.serialize_entry("version", &cepstra_gmm::io::JSON_VERSION)?;
+        m.serialize_entry("weights", &Row(g.weights()))?;
+        m.end()
+    }
+}
+
+/// A vector as a JSON array.
+struct Row<'a>(ndarray::ArrayView1<'a, f64>);
+/// A matrix as a JSON array of rows.
+struct Rows<'a>(ndarray::ArrayView2<'a, f64>);
+/// A stack of matrices as a JSON array of matrices.
+struct Rows3<'a>(ndarray::ArrayView3<'a, f64>);
+
+impl Serialize for Row<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.outer_iter().map(Row))
+    }
+}
+impl Serialize for Rows3<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.outer_iter().map(Rows))
+    }
 }
 
 #[derive(Deserialize)]
@@ -310,31 +396,18 @@ impl ModelSet {
             serde_json::to_string(&self.frontend)?
         ));
         out.push_str("  \"classes\": [\n");
+        let mut out = out.into_bytes();
         for (i, c) in self.classes.iter().enumerate() {
-            let model: serde_json::Value =
-                serde_json::from_str(&cepstra_gmm::io::model_to_json(&c.model)?)?;
-            let cj = ClassJson {
-                label: c.label.clone(),
-                num_utts: c.num_utts,
-                num_frames: c.num_frames,
-                num_gauss: c.model.num_gauss(),
-                num_gauss_requested: c.num_gauss_requested,
-                loglikes: c.loglikes.clone(),
-                converged: c.converged,
-                overrides: c.overrides.clone(),
-                selection: c.selection.clone(),
-                model,
-            };
-            out.push_str("    ");
-            out.push_str(&serde_json::to_string(&cj)?);
-            out.push_str(if i + 1 < self.classes.len() {
-                ",\n"
+            out.extend_from_slice(b"    ");
+            serde_json::to_writer(&mut out, &ClassOut::new(c, ModelOut(&c.model)))?;
+            out.extend_from_slice(if i + 1 < self.classes.len() {
+                b",\n"
             } else {
-                "\n"
+                b"\n"
             });
         }
-        out.push_str("  ]\n}\n");
-        Ok(out.into_bytes())
+        out.extend_from_slice(b"  ]\n}\n");
+        Ok(out)
     }
 
     /// Parses a model set; `path` names it in error messages.
@@ -435,19 +508,7 @@ impl ModelSet {
             bytes.extend_from_slice(serde_json::to_string(fe)?.as_bytes());
         }
         for c in &self.classes {
-            let record = ClassJson {
-                label: c.label.clone(),
-                num_utts: c.num_utts,
-                num_frames: c.num_frames,
-                num_gauss: c.model.num_gauss(),
-                num_gauss_requested: c.num_gauss_requested,
-                loglikes: c.loglikes.clone(),
-                converged: c.converged,
-                overrides: c.overrides.clone(),
-                selection: c.selection.clone(),
-                model: (),
-            };
-            bytes.extend_from_slice(serde_json::to_string(&record)?.as_bytes());
+            serde_json::to_writer(&mut bytes, &ClassOut::new(c, ()))?;
             let g = &c.model;
             bytes.push(matches!(g, Gmm::Full(_)) as u8);
             let (weights, means) = (g.weights(), g.means());
@@ -614,5 +675,87 @@ pub fn check_frontend(
     match fe.explain_dim(dim) {
         Some(reason) => Err(mismatch(reason)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cepstra_gmm::{DiagGmm, FullGmm};
+    use ndarray::{array, Array3};
+
+    /// How a class's model was written before [`ModelOut`]: cepstra-gmm's JSON text, read into
+    /// a `serde_json::Value` and written again compactly.
+    fn model_via_value(g: &Gmm) -> String {
+        let text = cepstra_gmm::io::model_to_json(g).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        serde_json::to_string(&v).unwrap()
+    }
+
+    fn class(label: &str, model: Gmm) -> ClassModel {
+        ClassModel {
+            label: label.into(),
+            num_utts: 3,
+            num_frames: 40,
+            num_gauss_requested: model.num_gauss(),
+            loglikes: vec![-70.125, -66.3, 1e-300],
+            converged: false,
+            overrides: Default::default(),
+            selection: None,
+            model,
+        }
+    }
+
+    /// Awkward numbers (negative zero, integers, tiny, huge, long fractions) written straight
+    /// from the arrays give the bytes of the `Value` round trip, for both covariance types,
+    /// and the whole file reads back to the same set and the same bytes.
+    #[test]
+    fn models_are_written_as_through_a_json_value() {
+        let diag = Gmm::from(
+            DiagGmm::new(
+                array![0.25, 0.75],
+                array![[-0.0, 1.0, 1e21], [0.1, -2.5e-8, 123456789.123]],
+                array![[1.0, 2.0, 1e-300], [std::f64::consts::PI, 7.0, 0.3]],
+            )
+            .unwrap(),
+        );
+        let mut cov = Array3::zeros((2, 2, 2));
+        cov.index_axis_mut(ndarray::Axis(0), 0)
+            .assign(&array![[2.0, 0.1], [0.1, 1.0 / 3.0]]);
+        cov.index_axis_mut(ndarray::Axis(0), 1)
+            .assign(&array![[5e-7, -1e-9], [-1e-9, 4.0]]);
+        let full = Gmm::from(
+            FullGmm::new(
+                array![1.0 / 3.0, 2.0 / 3.0],
+                array![[0.0, -1.0], [1e-5, 9e15]],
+                cov,
+            )
+            .unwrap(),
+        );
+        for g in [&diag, &full] {
+            let mut direct = Vec::new();
+            serde_json::to_writer(&mut direct, &ModelOut(g)).unwrap();
+            assert_eq!(String::from_utf8(direct).unwrap(), model_via_value(g));
+        }
+        let full3 = {
+            let mut m = Array3::zeros((1, 3, 3));
+            for i in 0..3 {
+                m[[0, i, i]] = 1.0 + i as f64;
+            }
+            Gmm::from(FullGmm::new(array![1.0], array![[1.0, 2.0, 3.0]], m).unwrap())
+        };
+        let set = ModelSet::new(
+            TrainOptions::default(),
+            vec![class("b", diag), class("a", full3)],
+        )
+        .unwrap();
+        let bytes = set.to_bytes().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for c in &set.classes {
+            assert!(text.contains(&format!("\"model\":{}}}", model_via_value(&c.model))));
+        }
+        let back = ModelSet::from_bytes(&bytes, "x").unwrap();
+        assert_eq!(back, set);
+        assert_eq!(back.to_bytes().unwrap(), bytes);
     }
 }
