@@ -87,16 +87,24 @@ finals=("${mdl%.mdl}".[0-9]*.acc)
 if [ -f "${finals[0]}" ]; then printf -v f '%s,' "${finals[@]}"; report_opts+=(--final-accs "${f%,}"); fi
 if $align_hmms; then
   # the Viterbi state sequences against the reference word and against the recognised one (both at once)
+  # (against the hypothesis: the utterances recognised as a word of the model set, not rejected as --unk;
+  # the words are scores.tsv's header)
+  awk 'NR == FNR { if (FNR == 1) for (i = 2; i <= NF; i++) known[$i] = 1; next } ($2 in known)' \
+    "$dir/scores.tsv" "$dir/hyp.txt" > "$dir/log/hyp_known.txt"
+  awk 'NR == FNR { keep[$1] = 1; next } ($1 in keep)' "$dir/log/hyp_known.txt" "$data/feats.scp" > "$dir/log/feats_known.scp"
   pids=()
-  for w in ref hyp; do
-    if [ $w = ref ]; then text=$data/text; else text=$dir/hyp.txt; fi
-    cepstra align-hmms "$mdl" "scp:$data/feats.scp" "$text" "ark,t:$dir/ali_$w.ark" 2> "$dir/log/align_$w.log" &
+  cepstra align-hmms "$mdl" "scp:$data/feats.scp" "$data/text" "ark,t:$dir/ali_ref.ark" 2> "$dir/log/align_ref.log" &
+  pids+=($!)
+  if [ -s "$dir/log/hyp_known.txt" ]; then
+    cepstra align-hmms "$mdl" "scp:$dir/log/feats_known.scp" "$dir/log/hyp_known.txt" "ark,t:$dir/ali_hyp.ark" \
+      2> "$dir/log/align_hyp.log" &
     pids+=($!)
+  fi
+  for p in "${pids[@]}"; do
+    wait "$p" || { cat "$dir/log/align_"*.log >&2; echo "$0: cepstra align-hmms failed (logs: $dir/log/align_*.log)" >&2; exit 1; }
   done
-  for n in 0 1; do
-    wait "${pids[n]}" || { cat "$dir/log/align_"*.log >&2; echo "$0: cepstra align-hmms failed (logs: $dir/log/align_*.log)" >&2; exit 1; }
-  done
-  report_opts+=(--feats "scp:$data/feats.scp" --ali-ref "ark:$dir/ali_ref.ark" --ali-hyp "ark:$dir/ali_hyp.ark")
+  report_opts+=(--feats "scp:$data/feats.scp" --ali-ref "ark:$dir/ali_ref.ark")
+  if [ -s "$dir/log/hyp_known.txt" ]; then report_opts+=(--ali-hyp "ark:$dir/ali_hyp.ark"); fi
 fi
 if ! cepstra compute-accuracy "${report_opts[@]}" --acc-out "$dir/acc.txt" \
        "$data/text" "$dir/hyp.txt" > "$dir/accuracy.txt" 2> "$dir/log/compute_accuracy.log"; then

@@ -124,3 +124,15 @@ runit r8.log --stage 3 --num-states 5
 check "--num-states under --model gmm fails" has r8.log '--num-states is an option of --model hmm'
 runit r9.log --stage 3 --model hmm --hmm-mode em
 check "--hmm-mode em fails" has r9.log '--hmm-mode must be baum-welch or viterbi, got em'
+
+# rejected utterances (classify --threshold ... --unk): the hypothesis alignment leaves them out
+thr=$(awk -F '\t' 'NR > 1 { m = $2; for (i = 3; i <= NF; i++) if ($i > m) m = $i; print m }' "$s/scores.tsv" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+(cd "$recipe" && score.sh --nj 1 --classify-opts "--threshold $thr --unk rejected" --align-hmms true \
+  exp/hmm_cmn_diag_st3_m2_bw_i3_s0/final.mdl data/test_cmn exp/unk) > r10.log 2>&1
+check "score.sh --align-hmms with rejections (--threshold $thr) exits 0" test $? -eq 0
+nunk=$(grep -c ' rejected$' "$recipe/exp/unk/hyp.txt")
+check "... some utterances rejected ($nunk), some not" test "$nunk" -ge 1 -a "$nunk" -lt 12
+check "... the hypothesis alignment has the others only" \
+  test "$(grep -cE '^t[de]_' "$recipe/exp/unk/ali_hyp.ark")" -eq $((12 - nunk))
+check "... and the report draws the rejected ones without a recognised path" \
+  bash -c "grep -q 'class=\"hyp-none\"' '$recipe/exp/unk/report.html'"
