@@ -24,6 +24,7 @@
 use std::path::Path;
 
 use cepstra_gmm::CovarianceType;
+use cepstra_train::acc::AccCursor;
 use cepstra_train::ExactStats;
 
 use crate::error::{Error, Result};
@@ -169,11 +170,10 @@ impl HmmAccs {
     /// Parses a statistics file; `path` names it in errors. Sizes are checked against the bytes
     /// present before allocating.
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<HmmAccs> {
-        let mut r = Cursor {
-            bytes,
-            pos: 0,
-            path,
-        };
+        let mut r = AccCursor::new(bytes, path, |path, reason| Error::AccFormat {
+            path: path.to_string(),
+            reason,
+        });
         if r.take(8, "magic")? != HMM_ACC_MAGIC {
             return Err(r.err(
                 "not a cepstra HMM statistics file (bad magic; acc-hmms writes them)".into(),
@@ -262,46 +262,5 @@ impl HmmAccs {
     pub fn read(path: &str) -> Result<HmmAccs> {
         let bytes = cepstra_io::filename::Input::open(path)?.read_all()?;
         Self::from_bytes(&bytes, path)
-    }
-}
-
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    path: &'a str,
-}
-
-impl<'a> Cursor<'a> {
-    fn err(&self, reason: String) -> Error {
-        Error::AccFormat {
-            path: self.path.to_string(),
-            reason,
-        }
-    }
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        if self.bytes.len() - self.pos < n {
-            return Err(self.err(format!(
-                "truncated: ends inside the {what} (at byte {} of {})",
-                self.pos,
-                self.bytes.len()
-            )));
-        }
-        let s = &self.bytes[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        let s = self.take(4, what)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8, what)?);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn i128(&mut self, what: &str) -> Result<i128> {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(self.take(16, what)?);
-        Ok(i128::from_le_bytes(a))
     }
 }

@@ -161,11 +161,10 @@ impl ClassAccs {
     /// Parses a statistics file; `path` names it in errors. Sizes are checked against the bytes
     /// present before allocating.
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<ClassAccs> {
-        let mut r = Cursor {
-            bytes,
-            pos: 0,
-            path,
-        };
+        let mut r = AccCursor::new(bytes, path, |path, reason| Error::AccFormat {
+            path: path.to_string(),
+            reason,
+        });
         if r.take(8, "magic")? != ACC_MAGIC {
             return Err(r.err(
                 "not a cepstra class statistics file (bad magic; acc-classes writes them)".into(),
@@ -227,20 +226,41 @@ impl ClassAccs {
     }
 }
 
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// A little-endian reader over the bytes of a statistics file whose errors name the file and
+/// where the bytes end; `make_error(path, reason)` builds the caller's error type (the class
+/// accs here, the HMM accs of cepstra-hmm).
+///
+/// ```
+/// use cepstra_train::acc::AccCursor;
+/// let mut r = AccCursor::new(&[1, 0, 0, 0], "x.acc", |p, why| format!("{p}: {why}"));
+/// assert_eq!(r.u32("count"), Ok(1));
+/// assert_eq!(r.u64("size").unwrap_err(), "x.acc: truncated: ends inside the size (at byte 4 of 4)");
+/// ```
+pub struct AccCursor<'a, E> {
+    /// The whole file.
+    pub bytes: &'a [u8],
+    /// The next byte to read.
+    pub pos: usize,
     path: &'a str,
+    make_error: fn(&str, String) -> E,
 }
 
-impl<'a> Cursor<'a> {
-    fn err(&self, reason: String) -> Error {
-        Error::AccFormat {
-            path: self.path.to_string(),
-            reason,
+impl<'a, E> AccCursor<'a, E> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8], path: &'a str, make_error: fn(&str, String) -> E) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            path,
+            make_error,
         }
     }
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+    /// An error about this file.
+    pub fn err(&self, reason: String) -> E {
+        (self.make_error)(self.path, reason)
+    }
+    /// The next `n` bytes; `what` names them if the file ends first.
+    pub fn take(&mut self, n: usize, what: &str) -> std::result::Result<&'a [u8], E> {
         if self.bytes.len() - self.pos < n {
             return Err(self.err(format!(
                 "truncated: ends inside the {what} (at byte {} of {})",
@@ -252,13 +272,21 @@ impl<'a> Cursor<'a> {
         self.pos += n;
         Ok(s)
     }
-    fn u32(&mut self, what: &str) -> Result<u32> {
+    /// A little-endian `u32`.
+    pub fn u32(&mut self, what: &str) -> std::result::Result<u32, E> {
         let s = self.take(4, what)?;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
-    fn u64(&mut self, what: &str) -> Result<u64> {
+    /// A little-endian `u64`.
+    pub fn u64(&mut self, what: &str) -> std::result::Result<u64, E> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8, what)?);
         Ok(u64::from_le_bytes(a))
+    }
+    /// A little-endian `i128`.
+    pub fn i128(&mut self, what: &str) -> std::result::Result<i128, E> {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(self.take(16, what)?);
+        Ok(i128::from_le_bytes(a))
     }
 }
