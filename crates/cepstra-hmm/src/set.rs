@@ -147,50 +147,22 @@ impl HmmSet {
             reason,
         };
         self.options.validate()?;
-        if self.classes.is_empty() {
-            return Err(bad("it has no classes".into()));
-        }
-        for w in self.classes.windows(2) {
-            if w[0].label >= w[1].label {
-                return Err(bad(format!(
-                    "classes must be unique and in C-locale order ('{}' before '{}')",
-                    w[0].label, w[1].label
-                )));
-            }
-        }
-        let dim = self.dim();
         for c in &self.classes {
-            if c.label.is_empty() || c.label.contains(char::is_whitespace) {
+            if c.global_var.len() != c.hmm.dim() {
                 return Err(bad(format!(
-                    "class label {:?} is empty or has whitespace",
-                    c.label
-                )));
-            }
-            if c.hmm.dim() != dim || c.global_var.len() != dim {
-                return Err(bad(format!(
-                    "class '{}' has dimension {} (global variance {}), class '{}' has {dim}",
+                    "class '{}' has dimension {} but a global variance of {}",
                     c.label,
                     c.hmm.dim(),
-                    c.global_var.len(),
-                    self.classes[0].label
-                )));
-            }
-            if c.loglikes.iter().any(|v| !v.is_finite()) {
-                return Err(bad(format!(
-                    "class '{}' has a non-finite log-likelihood",
-                    c.label
+                    c.global_var.len()
                 )));
             }
         }
-        if let Some(fe) = &self.frontend {
-            if fe.dim() != dim {
-                return Err(bad(format!(
-                    "the recorded front-end ({}) gives dimension {}, the models have {dim}",
-                    fe.describe(),
-                    fe.dim()
-                )));
-            }
-        }
+        let classes: Vec<_> = self
+            .classes
+            .iter()
+            .map(|c| (c.label.as_str(), c.hmm.dim(), c.loglikes.as_slice()))
+            .collect();
+        cepstra_train::modelset::check_classes(&classes, self.frontend.as_ref()).map_err(bad)?;
         Ok(())
     }
 

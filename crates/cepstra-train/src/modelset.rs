@@ -243,6 +243,57 @@ struct ModelSetJson {
     classes: Vec<ClassJson<Box<serde_json::value::RawValue>>>,
 }
 
+/// The checks every kind of model set makes of its classes, given as `(label, dimension,
+/// training log-likelihoods)` in file order: labels unique, in C-locale order, non-empty and
+/// without whitespace; one dimension; finite log-likelihoods; a recorded front-end of that
+/// dimension. The reason of the first failure, for the caller's error.
+///
+/// ```
+/// use cepstra_train::modelset::check_classes;
+/// assert!(check_classes(&[("a", 3, &[-1.0]), ("b", 3, &[])], None).is_ok());
+/// let e = check_classes(&[("b", 3, &[]), ("a", 3, &[])], None).unwrap_err();
+/// assert!(e.contains("C-locale order"));
+/// ```
+pub fn check_classes(
+    classes: &[(&str, usize, &[f64])],
+    frontend: Option<&FrontEndOptions>,
+) -> std::result::Result<(), String> {
+    for w in classes.windows(2) {
+        if w[0].0 >= w[1].0 {
+            return Err(format!(
+                "classes must be unique and in C-locale order ('{}' before '{}')",
+                w[0].0, w[1].0
+            ));
+        }
+    }
+    let Some(&(first, dim, _)) = classes.first() else {
+        return Err("it has no classes".into());
+    };
+    for &(label, d, loglikes) in classes {
+        if label.is_empty() || label.contains(char::is_whitespace) {
+            return Err(format!("class label {label:?} is empty or has whitespace"));
+        }
+        if d != dim {
+            return Err(format!(
+                "class '{label}' has dimension {d}, class '{first}' has {dim}"
+            ));
+        }
+        if loglikes.iter().any(|v| !v.is_finite()) {
+            return Err(format!("class '{label}' has a non-finite log-likelihood"));
+        }
+    }
+    if let Some(fe) = frontend {
+        if fe.dim() != dim {
+            return Err(format!(
+                "the recorded front-end ({}) gives dimension {}, the models have {dim}",
+                fe.describe(),
+                fe.dim()
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl ModelSet {
     /// A model set from classes (sorted here by label). Fails on duplicate labels, mixed
     /// dimensions, or invalid options.
@@ -264,49 +315,12 @@ impl ModelSet {
             reason,
         };
         self.options.validate()?;
-        if self.classes.is_empty() {
-            return Err(bad("it has no classes".into()));
-        }
-        for w in self.classes.windows(2) {
-            if w[0].label >= w[1].label {
-                return Err(bad(format!(
-                    "classes must be unique and in C-locale order ('{}' before '{}')",
-                    w[0].label, w[1].label
-                )));
-            }
-        }
-        let dim = self.classes[0].model.dim();
-        for c in &self.classes {
-            if c.label.is_empty() || c.label.contains(char::is_whitespace) {
-                return Err(bad(format!(
-                    "class label {:?} is empty or has whitespace",
-                    c.label
-                )));
-            }
-            if c.model.dim() != dim {
-                return Err(bad(format!(
-                    "class '{}' has dimension {}, class '{}' has {dim}",
-                    c.label,
-                    c.model.dim(),
-                    self.classes[0].label
-                )));
-            }
-            if c.loglikes.iter().any(|v| !v.is_finite()) {
-                return Err(bad(format!(
-                    "class '{}' has a non-finite log-likelihood",
-                    c.label
-                )));
-            }
-        }
-        if let Some(fe) = &self.frontend {
-            if fe.dim() != dim {
-                return Err(bad(format!(
-                    "the recorded front-end ({}) gives dimension {}, the models have {dim}",
-                    fe.describe(),
-                    fe.dim()
-                )));
-            }
-        }
+        let classes: Vec<_> = self
+            .classes
+            .iter()
+            .map(|c| (c.label.as_str(), c.model.dim(), c.loglikes.as_slice()))
+            .collect();
+        check_classes(&classes, self.frontend.as_ref()).map_err(bad)?;
         Ok(())
     }
 
