@@ -75,5 +75,5 @@ pub use options::{
     Checked, CovarianceType, EstimateOptions, FitOptions, InitCovariance, InitFromFeatsOptions,
     InitMethod, KmeansInit, KmeansOptions, ParamGuard,
 };
-pub use score::UtteranceScore;
+pub use score::{PreparedSet, UtteranceScore};
 pub use stats::{GmmStats, SecondOrder, STATS_MAGIC, STATS_VERSION};

@@ -157,6 +157,19 @@ pub trait ClassScorer: Sync {
             .map(|w| self.score_class(class, feats.slice(ndarray::s![w[0]..w[1], ..])))
             .collect()
     }
+    /// The scores of several utterances (stacked as for [`ClassScorer::score_class_batch`])
+    /// under every class at once, `out[class][utt]`, when the scorer can do better than class
+    /// by class (e.g. load each block of frames once for all classes: [`PreparedModelSet`]);
+    /// `None` (the default) to be scored class by class. Must equal
+    /// [`ClassScorer::score_class_batch`] of each class bit for bit; an error sends the batch
+    /// class by class.
+    fn score_all_batch(
+        &self,
+        _feats: ArrayView2<'_, f32>,
+        _bounds: &[usize],
+    ) -> Option<Result<Vec<Vec<f64>>, String>> {
+        None
+    }
 }
 
 impl ClassScorer for ModelSet {
@@ -191,6 +204,84 @@ impl ClassScorer for ModelSet {
             .windows(2)
             .map(|w| ll.slice(ndarray::s![w[0]..w[1]]).sum())
             .collect())
+    }
+}
+
+/// A GMM model set with every class's model prepared once ([`cepstra_gmm::PreparedSet`]), for
+/// scoring many utterances: each batch's blocks of frames are loaded once for all classes.
+/// The same scores as the [`ModelSet`] itself, bit for bit.
+///
+/// ```
+/// use cepstra_gmm::{DiagGmm, Gmm};
+/// use cepstra_score::classify::{classify_utterances, ClassifyOptions, PreparedModelSet};
+/// use cepstra_train::{ClassModel, ModelSet, TrainOptions};
+/// use ndarray::array;
+/// let class = |label: &str, mean: f64| -> Result<ClassModel, cepstra_gmm::Error> {
+///     Ok(ClassModel {
+///         label: label.into(), num_utts: 1, num_frames: 1, num_gauss_requested: 1,
+///         loglikes: vec![], converged: false, overrides: Default::default(), selection: None,
+///         model: Gmm::from(DiagGmm::new(array![1.0], array![[mean]], array![[1.0]])?),
+///     })
+/// };
+/// let set = ModelSet::new(TrainOptions::default(), vec![class("no", -3.0)?, class("yes", 3.0)?])?;
+/// let prepared = PreparedModelSet::new(&set);
+/// let (a, b) = (array![[2.5f32], [3.5]], array![[-3.0f32]]);
+/// let utts = [("u1", a.view()), ("u2", b.view())];
+/// let opts = ClassifyOptions::default();
+/// let fast = classify_utterances(&prepared, &utts, &opts);
+/// let plain = classify_utterances(&set, &utts, &opts);
+/// assert_eq!(fast[0].as_ref().ok(), plain[0].as_ref().ok());
+/// assert_eq!(fast[1].as_ref().map(|r| r.label.as_str()).ok(), Some("no"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PreparedModelSet<'a> {
+    set: &'a ModelSet,
+    prepared: cepstra_gmm::PreparedSet,
+}
+
+impl<'a> PreparedModelSet<'a> {
+    /// Prepares every class's model of `set`.
+    pub fn new(set: &'a ModelSet) -> Self {
+        Self {
+            set,
+            prepared: cepstra_gmm::PreparedSet::new(set.classes.iter().map(|c| &c.model)),
+        }
+    }
+
+    /// The model set.
+    pub fn set(&self) -> &'a ModelSet {
+        self.set
+    }
+}
+
+impl ClassScorer for PreparedModelSet<'_> {
+    fn class_labels(&self) -> Vec<String> {
+        self.set.class_labels()
+    }
+    fn feature_dim(&self) -> usize {
+        self.set.dim()
+    }
+    fn score_class(&self, class: usize, feats: ArrayView2<'_, f32>) -> Result<f64, String> {
+        self.set.score_class(class, feats)
+    }
+    fn score_class_batch(
+        &self,
+        class: usize,
+        feats: ArrayView2<'_, f32>,
+        bounds: &[usize],
+    ) -> Result<Vec<f64>, String> {
+        self.set.score_class_batch(class, feats, bounds)
+    }
+    fn score_all_batch(
+        &self,
+        feats: ArrayView2<'_, f32>,
+        bounds: &[usize],
+    ) -> Option<Result<Vec<Vec<f64>>, String>> {
+        Some(
+            self.prepared
+                .utterance_totals(feats, bounds)
+                .map_err(|e| e.to_string()),
+        )
     }
 }
 
@@ -258,7 +349,6 @@ pub fn classify_utterances<M: ClassScorer + ?Sized>(
     utts: &[(&str, ArrayView2<'_, f32>)],
     opts: &ClassifyOptions,
 ) -> Vec<Result<UttResult, ClassifyError>> {
-    use rayon::prelude::*;
     let dim = models.feature_dim();
     let ok: Vec<usize> = (0..utts.len())
         .filter(|&u| check_utterance(utts[u].0, utts[u].1, dim).is_ok())
@@ -277,18 +367,17 @@ pub fn classify_utterances<M: ClassScorer + ?Sized>(
     let labels = models.class_labels();
     // Per class, the totals of the utterances that passed the checks (a failed batch is scored
     // utterance by utterance, so that each error belongs to its utterance).
-    let per_class: Vec<Vec<Result<f64, String>>> = (0..labels.len())
-        .into_par_iter()
-        .map(
-            |c| match models.score_class_batch(c, stacked.view(), &bounds) {
-                Ok(v) if v.len() == ok.len() => v.into_iter().map(Ok).collect(),
-                _ => ok
-                    .iter()
-                    .map(|&u| models.score_class(c, utts[u].1))
-                    .collect(),
-            },
-        )
-        .collect();
+    let all = match models.score_all_batch(stacked.view(), &bounds) {
+        Some(Ok(v)) if v.len() == labels.len() && v.iter().all(|c| c.len() == ok.len()) => Some(v),
+        _ => None,
+    };
+    let per_class: Vec<Vec<Result<f64, String>>> = match all {
+        Some(v) => v
+            .into_iter()
+            .map(|c| c.into_iter().map(Ok).collect())
+            .collect(),
+        None => class_by_class(models, utts, &ok, &stacked, &bounds, labels.len()),
+    };
     let mut out: Vec<Result<UttResult, ClassifyError>> = Vec::with_capacity(utts.len());
     let mut next = 0;
     for (u, &(utt, feats)) in utts.iter().enumerate() {
@@ -302,6 +391,32 @@ pub fn classify_utterances<M: ClassScorer + ?Sized>(
         out.push(decide(utt, feats.nrows(), totals, &labels, opts));
     }
     out
+}
+
+/// Per class (classes in parallel), the totals of the utterances `ok` (stacked in `stacked`,
+/// rows `bounds`): one batch per class, or utterance by utterance when the batch fails, so that
+/// each error belongs to its utterance.
+fn class_by_class<M: ClassScorer + ?Sized>(
+    models: &M,
+    utts: &[(&str, ArrayView2<'_, f32>)],
+    ok: &[usize],
+    stacked: &ndarray::Array2<f32>,
+    bounds: &[usize],
+    num_classes: usize,
+) -> Vec<Vec<Result<f64, String>>> {
+    use rayon::prelude::*;
+    (0..num_classes)
+        .into_par_iter()
+        .map(
+            |c| match models.score_class_batch(c, stacked.view(), bounds) {
+                Ok(v) if v.len() == ok.len() => v.into_iter().map(Ok).collect(),
+                _ => ok
+                    .iter()
+                    .map(|&u| models.score_class(c, utts[u].1))
+                    .collect(),
+            },
+        )
+        .collect()
 }
 
 /// The decision for one utterance of `n` frames from its per-class totals (class order): the

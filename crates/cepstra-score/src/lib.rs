@@ -50,7 +50,8 @@ pub use accuracy::{
     MISSING_COLUMN,
 };
 pub use classify::{
-    classify_utterance, ClassScorer, Classification, ClassifyError, ClassifyOptions, UttResult,
+    classify_utterance, ClassScorer, Classification, ClassifyError, ClassifyOptions,
+    PreparedModelSet, UttResult,
 };
 pub use command::{
     compute_accuracy, compute_accuracy_runs, ComputeAccuracyOptions, ComputeAccuracyOutput,

@@ -7,7 +7,9 @@ use cepstra_feat::FrontEndOptions;
 use cepstra_hmm::{HmmSet, ScoreMode};
 use cepstra_io::filename::Input;
 use cepstra_io::table::{RSpecifier, SequentialReader};
-use cepstra_score::classify::{classify_utterances, ClassScorer, Classification, ClassifyOptions};
+use cepstra_score::classify::{
+    classify_utterances, ClassScorer, Classification, ClassifyOptions, PreparedModelSet,
+};
 use cepstra_train::ModelSet;
 
 use crate::common::class_args::FrontEndArgs;
@@ -94,7 +96,9 @@ pub fn run(a: Args) -> Result<()> {
     }
     let set = ModelSet::from_bytes(&bytes, &a.modelset)
         .with_context(|| format!("reading {}", a.modelset))?;
-    classify_with(&a, &set, |what, dim, declared| {
+    // Every class's model prepared once for the whole run.
+    let prepared = PreparedModelSet::new(&set);
+    classify_with(&a, &prepared, |what, dim, declared| {
         Ok(set.check_frontend(what, dim, declared)?)
     })
 }
@@ -121,8 +125,9 @@ fn classify_with<M: ClassScorer>(
     }
     let permissive = RSpecifier::parse(&a.feats_rspecifier)?.permissive;
     let reader = SequentialReader::<Array2<f32>>::open(&a.feats_rspecifier)?;
-    // Utterances are scored in batches of about BATCH_FRAMES frames: each class scores a whole
-    // batch in one pass (a GMM is prepared once per class and batch, not per utterance).
+    // Utterances are scored in batches of about BATCH_FRAMES frames: a GMM set loads each
+    // block of a batch once for all classes (models prepared once per run); an HMM set scores
+    // the batch class by class.
     const BATCH_FRAMES: usize = 1 << 16;
     let mut results = Vec::new();
     let mut batch: Vec<(String, Array2<f32>)> = Vec::new();

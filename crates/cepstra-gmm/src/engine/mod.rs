@@ -375,6 +375,48 @@ impl<T: Elem> Prepared<T> {
     }
 }
 
+/// The f32 whitening E-step of a prepared model, for a scorer that loads a block of frames once
+/// for several models ([`crate::score::PreparedSet`]): the kernel, the kernel set, the
+/// log-normalisers and the centre the kernel's frames are taken from (x − centre, in f32).
+pub(crate) struct WhiteningStep<'a> {
+    pub kernels: Kernels,
+    pub kernel: WhiteningKernel<'a>,
+    pub log_norm: &'a [f64],
+    pub center: &'a [f64],
+}
+
+/// The full- or diagonal-covariance whitening kernel of a [`WhiteningStep`].
+pub(crate) enum WhiteningKernel<'a> {
+    Full(&'a Whitening),
+    Diag(&'a DiagWhitening),
+}
+
+impl<T: Elem> Prepared<T> {
+    /// This model's E-step when it is the f32 whitening (f32 features, a SIMD kernel set):
+    /// what [`Prepared::log_likelihoods`] runs on each loaded block.
+    pub(crate) fn whitening_step(&self) -> Option<WhiteningStep<'_>> {
+        let (kernel, log_norm, center) = match &self.kind {
+            Kind::Full {
+                tri: Some(t),
+                log_norm,
+                center,
+                ..
+            } => (WhiteningKernel::Full(t), log_norm, center),
+            Kind::Diag {
+                fast: Some((t, log_norm, center)),
+                ..
+            } => (WhiteningKernel::Diag(t), log_norm, center),
+            _ => return None,
+        };
+        Some(WhiteningStep {
+            kernels: self.kernels,
+            kernel,
+            log_norm,
+            center,
+        })
+    }
+}
+
 /// Frame weights: one per frame, finite and ≥ 0.
 fn check_frame_weights(w: ArrayView1<'_, f32>, n: usize) -> Result<()> {
     if w.len() != n {
