@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cepstra_feat::FrontEndOptions;
+use cepstra_gmm::io::JsonModel;
 use cepstra_gmm::{FitOptions, Gmm};
 use serde::{Deserialize, Serialize};
 
@@ -123,8 +124,7 @@ pub struct ModelSet {
     pub frontend: Option<FrontEndOptions>,
 }
 
-/// One class's record as read; the model is kept as its raw JSON text (parsed once, by
-/// cepstra-gmm).
+/// One class's record as read, with its model (see [`ModelSetJson`]).
 #[derive(Deserialize)]
 struct ClassJson<M> {
     label: String,
@@ -227,8 +227,10 @@ impl Serialize for Rows3<'_> {
     }
 }
 
+/// A model set's document; `M` is each class's model: [`cepstra_gmm::io::JsonModel`] (read
+/// in the same pass) or the raw text (the reading that names a bad model's class).
 #[derive(Deserialize)]
-struct ModelSetJson {
+struct ModelSetJson<M> {
     format: String,
     version: u32,
     options: TrainOptions,
@@ -240,7 +242,43 @@ struct ModelSetJson {
     dim: Option<usize>,
     #[serde(default)]
     frontend: Option<FrontEndOptions>,
-    classes: Vec<ClassJson<Box<serde_json::value::RawValue>>>,
+    classes: Vec<ClassJson<M>>,
+}
+
+/// A class's model as read: parsed with its record, or its text.
+enum ModelDoc {
+    Parsed(JsonModel),
+    Text(Box<serde_json::value::RawValue>),
+}
+
+impl<M> ModelSetJson<M> {
+    fn map_models<N>(self, f: impl Fn(M) -> N) -> ModelSetJson<N> {
+        ModelSetJson {
+            format: self.format,
+            version: self.version,
+            options: self.options,
+            seed: self.seed,
+            iteration: self.iteration,
+            dim: self.dim,
+            frontend: self.frontend,
+            classes: self
+                .classes
+                .into_iter()
+                .map(|c| ClassJson {
+                    label: c.label,
+                    num_utts: c.num_utts,
+                    num_frames: c.num_frames,
+                    num_gauss: c.num_gauss,
+                    num_gauss_requested: c.num_gauss_requested,
+                    loglikes: c.loglikes,
+                    converged: c.converged,
+                    overrides: c.overrides,
+                    selection: c.selection,
+                    model: f(c.model),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The checks every kind of model set makes of its classes, given as `(label, dimension,
@@ -430,11 +468,20 @@ impl ModelSet {
             path: path.to_string(),
             reason,
         };
-        let doc: ModelSetJson = serde_json::from_slice(bytes).map_err(|e| {
-            bad(format!(
-                "{e} (a model set is the JSON file written by train-classes, init-classes or est-classes)"
-            ))
-        })?;
+        // One pass: every model read with its class record. A document that does not parse so
+        // is read again with each model kept as text, for the message that names the file and
+        // the field, or the class of the bad model.
+        let doc: ModelSetJson<ModelDoc> = match serde_json::from_slice::<ModelSetJson<JsonModel>>(bytes)
+        {
+            Ok(d) => d.map_models(ModelDoc::Parsed),
+            Err(_) => serde_json::from_slice::<ModelSetJson<Box<serde_json::value::RawValue>>>(bytes)
+                .map_err(|e| {
+                    bad(format!(
+                        "{e} (a model set is the JSON file written by train-classes, init-classes or est-classes)"
+                    ))
+                })?
+                .map_models(ModelDoc::Text),
+        };
         if doc.format != MODELSET_FORMAT {
             return Err(bad(format!(
                 "\"format\" is {:?}, expected {MODELSET_FORMAT:?}",
@@ -457,8 +504,11 @@ impl ModelSet {
         }
         let mut classes = Vec::with_capacity(doc.classes.len());
         for c in doc.classes {
-            let model = cepstra_gmm::io::model_from_json(c.model.get())
-                .map_err(|e| bad(format!("model of class '{}': {e}", c.label)))?;
+            let model = match c.model {
+                ModelDoc::Parsed(m) => m.into_gmm(),
+                ModelDoc::Text(t) => cepstra_gmm::io::model_from_json(t.get()),
+            }
+            .map_err(|e| bad(format!("model of class '{}': {e}", c.label)))?;
             if model.num_gauss() != c.num_gauss {
                 return Err(bad(format!(
                     "class '{}' says num_gauss {} but its model has {}",
@@ -771,5 +821,58 @@ mod tests {
         let back = ModelSet::from_bytes(&bytes, "x").unwrap();
         assert_eq!(back, set);
         assert_eq!(back.to_bytes().unwrap(), bytes);
+    }
+
+    /// Read in one pass, the messages of a bad model are still the class's (the file, the
+    /// class, the field), as when every model was parsed from its own text.
+    #[test]
+    fn bad_models_name_file_class_and_field() {
+        let m = |mean: f64| {
+            Gmm::from(DiagGmm::new(array![1.0], array![[mean]], array![[1.0]]).unwrap())
+        };
+        let set = ModelSet::new(
+            TrainOptions::default(),
+            vec![class("a", m(0.0)), class("b", m(1.0))],
+        )
+        .unwrap();
+        let text = String::from_utf8(set.to_bytes().unwrap()).unwrap();
+        let at = text.rfind("\"weights\":[").unwrap();
+        let bad = format!(
+            "{}\"weights\":\"x\"{}",
+            &text[..at],
+            &text[at + "\"weights\":[1.0]".len()..]
+        );
+        let e = ModelSet::from_bytes(bad.as_bytes(), "f.mdl")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.mdl")
+                && e.contains("model of class 'b'")
+                && e.contains("expected a sequence"),
+            "{e}"
+        );
+        let two = text.replacen("\"weights\":[1.0]", "\"weights\":[0.5,0.5]", 1);
+        let e = ModelSet::from_bytes(two.as_bytes(), "f.mdl")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.mdl")
+                && e.contains("model of class 'a'")
+                && e.contains("2 weights for num_gauss 1"),
+            "{e}"
+        );
+        let e = ModelSet::from_bytes(
+            text.replacen("\"num_utts\":3", "\"num_utts\":\"3\"", 1)
+                .as_bytes(),
+            "f.mdl",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("f.mdl")
+                && e.contains("invalid type")
+                && e.contains("a model set is the JSON file"),
+            "{e}"
+        );
     }
 }

@@ -72,9 +72,41 @@ pub fn model_to_json(gmm: &Gmm) -> Result<String> {
     Ok(s)
 }
 
+/// A model's JSON document as serde reads it, e.g. inside a larger document (a model set's
+/// classes) in the same pass: no text kept and parsed again. [`JsonModel::into_gmm`] checks
+/// it and builds the model as [`model_from_json`] does, with the same messages.
+///
+/// ```
+/// use cepstra_gmm::io::{model_from_json, model_to_json, JsonModel};
+/// use cepstra_gmm::{DiagGmm, Gmm};
+/// use ndarray::array;
+/// let g = Gmm::from(DiagGmm::new(array![1.0], array![[0.5]], array![[2.0]])?);
+/// let text = model_to_json(&g)?;
+/// let doc: JsonModel = serde_json::from_str(&text).expect("a JSON model");
+/// assert_eq!(doc.into_gmm()?, model_from_json(&text)?);
+/// # Ok::<(), cepstra_gmm::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct JsonModel(ModelJson);
+
+impl JsonModel {
+    /// The model, checked (format, version, shapes, a symmetric covariance, the model's own
+    /// constructor's checks).
+    ///
+    /// # Errors
+    /// As [`model_from_json`] for a document that parses.
+    pub fn into_gmm(self) -> Result<Gmm> {
+        model_from_doc(self.0)
+    }
+}
+
 /// A model from its JSON text.
 pub fn model_from_json(text: &str) -> Result<Gmm> {
-    let doc: ModelJson = serde_json::from_str(text)?;
+    model_from_doc(serde_json::from_str(text)?)
+}
+
+fn model_from_doc(doc: ModelJson) -> Result<Gmm> {
     if doc.format != JSON_FORMAT {
         return Err(Error::Format {
             what: "model",

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::model::Gmm;
 use crate::stats::{GmmStats, STATS_MAGIC};
 
-pub use json::{model_from_json, model_to_json, JSON_FORMAT, JSON_VERSION};
+pub use json::{model_from_json, model_to_json, JsonModel, JSON_FORMAT, JSON_VERSION};
 pub(crate) use kaldi_model::kaldi_raw;
 pub use kaldi_model::{read_kaldi_model, write_kaldi_model};
 pub use kaldi_stats::{read_kaldi_stats, write_kaldi_stats};
