@@ -279,22 +279,27 @@ impl PreparedSet {
                 .map(|m| m.log_likelihoods(feats))
                 .collect();
         };
+        self.fused(&steps, &Frames::new(&[feats]))
+    }
+
+    /// The frame log-likelihoods of `x` under every model through the shared loaded blocks.
+    fn fused(&self, steps: &[WhiteningStep<'_>], x: &Frames<'_, '_>) -> Result<Vec<Array1<f64>>> {
         let d = self.models[0].dim();
-        if feats.ncols() != d {
+        if let Some(p) = x.parts.iter().find(|p| p.ncols() != d) {
             return Err(Error::DimensionMismatch {
                 what: "feature dimension vs model dimension",
                 expected: d,
-                got: feats.ncols(),
+                got: p.ncols(),
             });
         }
-        let n = feats.nrows();
+        let n = x.nrows();
         let mut out: Vec<Vec<f64>> = (0..self.models.len())
             .map(|_| Vec::with_capacity(n))
             .collect();
         crate::sched::par_chunks_ordered(
             n,
             SET_CHUNK,
-            |lo, hi| self.chunk(&steps, feats.slice(ndarray::s![lo..hi, ..]), lo),
+            |lo, hi| self.chunk(steps, x, lo, hi),
             |c| {
                 let len = c.len() / out.len().max(1);
                 for (o, part) in out.iter_mut().zip(c.chunks_exact(len.max(1))) {
@@ -321,36 +326,98 @@ impl PreparedSet {
         bounds: &[usize],
     ) -> Result<Vec<Vec<f64>>> {
         let ll = self.log_likelihoods(feats)?;
-        Ok(ll
-            .iter()
-            .map(|l| {
-                bounds
-                    .windows(2)
-                    .map(|w| l.slice(ndarray::s![w[0]..w[1]]).sum())
-                    .collect()
-            })
-            .collect())
+        Ok(totals(&ll, bounds))
     }
 
+    /// As [`PreparedSet::utterance_totals`] with each utterance's frames where they are (no
+    /// stacked copy): `out[m][u]` is [`Gmm::score`]'s total of `utts[u]` under model m.
+    ///
+    /// # Errors
+    /// As [`PreparedSet::log_likelihoods`], frame numbers counted over the utterances in order.
+    pub fn utterance_totals_of(&self, utts: &[ArrayView2<'_, f32>]) -> Result<Vec<Vec<f64>>> {
+        let x = Frames::new(utts);
+        let ll = match self.steps() {
+            Some(steps) => self.fused(&steps, &x)?,
+            None => {
+                let d = self.models.first().map_or(0, |m| m.dim());
+                if let Some(u) = utts.iter().find(|u| u.ncols() != d) {
+                    return Err(self.log_likelihoods(*u).err().unwrap_or(
+                        Error::DimensionMismatch {
+                            what: "feature dimension vs model dimension",
+                            expected: d,
+                            got: u.ncols(),
+                        },
+                    ));
+                }
+                let stacked = ndarray::concatenate(ndarray::Axis(0), utts)
+                    .expect("the utterances have one dimension");
+                self.log_likelihoods(stacked.view())?
+            }
+        };
+        Ok(totals(&ll, &x.starts))
+    }
+}
+
+/// Per model, the sums of the frame log-likelihoods of rows `bounds[u]..bounds[u + 1]` (the
+/// same sum as [`Gmm::score`]'s: ndarray's over the contiguous slice).
+fn totals(ll: &[Array1<f64>], bounds: &[usize]) -> Vec<Vec<f64>> {
+    ll.iter()
+        .map(|l| {
+            bounds
+                .windows(2)
+                .map(|w| l.slice(ndarray::s![w[0]..w[1]]).sum())
+                .collect()
+        })
+        .collect()
+}
+
+/// Frames in several matrices, numbered in order (utterance u's rows start at `starts[u]`).
+struct Frames<'p, 'a> {
+    parts: &'p [ArrayView2<'a, f32>],
+    /// parts.len() + 1 row offsets.
+    starts: Vec<usize>,
+}
+
+impl<'p, 'a> Frames<'p, 'a> {
+    fn new(parts: &'p [ArrayView2<'a, f32>]) -> Self {
+        let mut starts = Vec::with_capacity(parts.len() + 1);
+        starts.push(0);
+        for p in parts {
+            starts.push(starts[starts.len() - 1] + p.nrows());
+        }
+        Self { parts, starts }
+    }
+    fn nrows(&self) -> usize {
+        self.starts[self.parts.len()]
+    }
+    /// The part holding frame `i` and the frame's row in it.
+    fn locate(&self, i: usize) -> (usize, usize) {
+        let p = self.starts.partition_point(|&s| s <= i) - 1;
+        (p, i - self.starts[p])
+    }
+}
+
+impl PreparedSet {
     /// One parallel task: the frame log-likelihoods of `x` (frame numbers from `base`) under
     /// every model, model-major (model m's in `[m·n, (m + 1)·n)`).
     fn chunk(
         &self,
         steps: &[WhiteningStep<'_>],
-        x: ArrayView2<'_, f32>,
-        base: usize,
+        x: &Frames<'_, '_>,
+        lo: usize,
+        hi: usize,
     ) -> Result<Vec<f64>> {
-        let mut out = vec![0.0; self.models.len() * x.nrows()];
+        let mut out = vec![0.0; self.models.len() * (hi - lo)];
         SET_SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
             match steps[0].kernels.set() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Kernels` holds only sets the CPU supports (AVX-512F, AVX2, FMA).
-                KernelSet::Avx512 => unsafe { self.chunk_avx512(steps, x, base, s, &mut out) },
+                KernelSet::Avx512 => unsafe { self.chunk_avx512(steps, x, lo, hi, s, &mut out) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above (AVX2, FMA).
-                KernelSet::Avx2Fma => unsafe { self.chunk_avx2(steps, x, base, s, &mut out) },
-                _ => self.chunk_with(steps, x, base, s, &mut out),
+                KernelSet::Avx2Fma => unsafe { self.chunk_avx2(steps, x, lo, hi, s, &mut out) },
+                _ => self.chunk_with(steps, x, lo, hi, s, &mut out),
             }
         })?;
         Ok(out)
@@ -363,12 +430,13 @@ impl PreparedSet {
     unsafe fn chunk_avx512(
         &self,
         steps: &[WhiteningStep<'_>],
-        x: ArrayView2<'_, f32>,
-        base: usize,
+        x: &Frames<'_, '_>,
+        lo: usize,
+        hi: usize,
         s: &mut SetScratch,
         out: &mut [f64],
     ) -> Result<()> {
-        self.chunk_with(steps, x, base, s, out)
+        self.chunk_with(steps, x, lo, hi, s, out)
     }
 
     /// # Safety
@@ -378,12 +446,13 @@ impl PreparedSet {
     unsafe fn chunk_avx2(
         &self,
         steps: &[WhiteningStep<'_>],
-        x: ArrayView2<'_, f32>,
-        base: usize,
+        x: &Frames<'_, '_>,
+        lo: usize,
+        hi: usize,
         s: &mut SetScratch,
         out: &mut [f64],
     ) -> Result<()> {
-        self.chunk_with(steps, x, base, s, out)
+        self.chunk_with(steps, x, lo, hi, s, out)
     }
 
     /// The steps of the engine's pass for frame log-likelihoods, the load shared: per block,
@@ -394,12 +463,13 @@ impl PreparedSet {
     fn chunk_with(
         &self,
         steps: &[WhiteningStep<'_>],
-        x: ArrayView2<'_, f32>,
+        x: &Frames<'_, '_>,
         base: usize,
+        hi: usize,
         s: &mut SetScratch,
         out: &mut [f64],
     ) -> Result<()> {
-        let (n, d) = (x.nrows(), x.ncols());
+        let (n, d) = (hi - base, self.models[0].dim());
         let ks = steps[0].kernels;
         let cpt = d.next_multiple_of(8);
         let kmax = self.models.iter().map(|m| m.num_gauss()).max().unwrap_or(0);
@@ -415,11 +485,14 @@ impl PreparedSet {
         while r0 < n {
             let b = SET_BLOCK.min(n - r0);
             let stride = b.next_multiple_of(TILE);
-            for (bi, row) in x
-                .slice(ndarray::s![r0..r0 + b, ..])
-                .outer_iter()
-                .enumerate()
-            {
+            let (mut part, mut pr) = x.locate(base + r0);
+            for bi in 0..b {
+                while pr == x.parts[part].nrows() {
+                    part += 1;
+                    pr = 0;
+                }
+                let row = x.parts[part].row(pr);
+                pr += 1;
                 let row = match row.as_slice() {
                     Some(r) => r,
                     None => {
@@ -619,6 +692,17 @@ mod tests {
                             );
                         }
                     }
+                }
+                // Frames left where they are: the same totals as stacked.
+                let parts: Vec<ArrayView2<'_, f32>> = bounds
+                    .windows(2)
+                    .map(|w| x.slice(ndarray::s![w[0]..w[1], ..]))
+                    .chain([x.slice(ndarray::s![..0, ..])])
+                    .collect();
+                let of = set.utterance_totals_of(&parts).unwrap();
+                for (m, t) in totals.iter().enumerate() {
+                    assert_eq!(&of[m][..t.len()], &t[..], "{cov:?} {ks} parts {m}");
+                    assert_eq!(of[m][t.len()], 0.0);
                 }
                 // The same errors as a model alone.
                 let mut bad = x.clone();

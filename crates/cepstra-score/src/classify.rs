@@ -157,16 +157,14 @@ pub trait ClassScorer: Sync {
             .map(|w| self.score_class(class, feats.slice(ndarray::s![w[0]..w[1], ..])))
             .collect()
     }
-    /// The scores of several utterances (stacked as for [`ClassScorer::score_class_batch`])
-    /// under every class at once, `out[class][utt]`, when the scorer can do better than class
-    /// by class (e.g. load each block of frames once for all classes: [`PreparedModelSet`]);
-    /// `None` (the default) to be scored class by class. Must equal
-    /// [`ClassScorer::score_class_batch`] of each class bit for bit; an error sends the batch
-    /// class by class.
+    /// The scores of several utterances under every class at once, `out[class][utt]`, when the
+    /// scorer can do better than class by class (e.g. load each block of frames once for all
+    /// classes: [`PreparedModelSet`]); `None` (the default) to be scored class by class. Must
+    /// equal [`ClassScorer::score_class`] of each utterance and class bit for bit; an error
+    /// sends the batch class by class.
     fn score_all_batch(
         &self,
-        _feats: ArrayView2<'_, f32>,
-        _bounds: &[usize],
+        _utts: &[ArrayView2<'_, f32>],
     ) -> Option<Result<Vec<Vec<f64>>, String>> {
         None
     }
@@ -274,12 +272,11 @@ impl ClassScorer for PreparedModelSet<'_> {
     }
     fn score_all_batch(
         &self,
-        feats: ArrayView2<'_, f32>,
-        bounds: &[usize],
+        utts: &[ArrayView2<'_, f32>],
     ) -> Option<Result<Vec<Vec<f64>>, String>> {
         Some(
             self.prepared
-                .utterance_totals(feats, bounds)
+                .utterance_totals_of(utts)
                 .map_err(|e| e.to_string()),
         )
     }
@@ -353,21 +350,12 @@ pub fn classify_utterances<M: ClassScorer + ?Sized>(
     let ok: Vec<usize> = (0..utts.len())
         .filter(|&u| check_utterance(utts[u].0, utts[u].1, dim).is_ok())
         .collect();
-    let mut bounds = Vec::with_capacity(ok.len() + 1);
-    bounds.push(0);
-    for &u in &ok {
-        bounds.push(bounds[bounds.len() - 1] + utts[u].1.nrows());
-    }
-    let mut stacked = ndarray::Array2::<f32>::zeros((bounds[ok.len()], dim));
-    for (i, &u) in ok.iter().enumerate() {
-        stacked
-            .slice_mut(ndarray::s![bounds[i]..bounds[i + 1], ..])
-            .assign(&utts[u].1);
-    }
     let labels = models.class_labels();
-    // Per class, the totals of the utterances that passed the checks (a failed batch is scored
-    // utterance by utterance, so that each error belongs to its utterance).
-    let all = match models.score_all_batch(stacked.view(), &bounds) {
+    // Per class, the totals of the utterances that passed the checks: all classes at once
+    // when the scorer can, else class by class (a failed batch is scored utterance by
+    // utterance, so that each error belongs to its utterance).
+    let views: Vec<ArrayView2<'_, f32>> = ok.iter().map(|&u| utts[u].1).collect();
+    let all = match models.score_all_batch(&views) {
         Some(Ok(v)) if v.len() == labels.len() && v.iter().all(|c| c.len() == ok.len()) => Some(v),
         _ => None,
     };
@@ -376,7 +364,20 @@ pub fn classify_utterances<M: ClassScorer + ?Sized>(
             .into_iter()
             .map(|c| c.into_iter().map(Ok).collect())
             .collect(),
-        None => class_by_class(models, utts, &ok, &stacked, &bounds, labels.len()),
+        None => {
+            let mut bounds = Vec::with_capacity(ok.len() + 1);
+            bounds.push(0);
+            for &u in &ok {
+                bounds.push(bounds[bounds.len() - 1] + utts[u].1.nrows());
+            }
+            let mut stacked = ndarray::Array2::<f32>::zeros((bounds[ok.len()], dim));
+            for (i, &u) in ok.iter().enumerate() {
+                stacked
+                    .slice_mut(ndarray::s![bounds[i]..bounds[i + 1], ..])
+                    .assign(&utts[u].1);
+            }
+            class_by_class(models, utts, &ok, &stacked, &bounds, labels.len())
+        }
     };
     let mut out: Vec<Result<UttResult, ClassifyError>> = Vec::with_capacity(utts.len());
     let mut next = 0;
