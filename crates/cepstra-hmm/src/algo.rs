@@ -69,6 +69,34 @@ fn state_lse(comp: &Array2<f64>, offsets: &[usize]) -> (Array2<f64>, Array2<f64>
     (state, resp)
 }
 
+/// [`state_lse`]'s `state` alone (the same operations in the same order, so the same bits),
+/// for scoring: no component shares stored, no divisions.
+fn state_lse_only(comp: &Array2<f64>, offsets: &[usize]) -> Array2<f64> {
+    let (t_len, _) = comp.dim();
+    let s = offsets.len() - 1;
+    let mut state = Array2::zeros((t_len, s));
+    for t in 0..t_len {
+        let row = comp.row(t);
+        for j in 0..s {
+            let range = offsets[j]..offsets[j + 1];
+            let m = range
+                .clone()
+                .map(|c| row[c])
+                .fold(f64::NEG_INFINITY, f64::max);
+            if m == f64::NEG_INFINITY {
+                state[[t, j]] = m;
+                continue;
+            }
+            let mut sum = 0.0;
+            for c in range {
+                sum += exp_rel(row[c] - m);
+            }
+            state[[t, j]] = m + sum.ln();
+        }
+    }
+    state
+}
+
 /// The best path of an utterance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViterbiPath {
@@ -102,6 +130,21 @@ impl Hmm {
         }
         let comp = self.prepared.0.component_log_likelihoods(feats)?;
         let (state, resp) = state_lse(&comp, &self.offsets);
+        Ok(Emissions { comp, state, resp })
+    }
+
+    /// As [`Hmm::emissions`] without the component shares (`resp` is empty, 0 columns): what
+    /// scoring needs ([`Hmm::forward`], [`Hmm::viterbi`]); the same `comp` and `state` bits.
+    pub fn emissions_for_scoring(&self, feats: ArrayView2<'_, f32>) -> Result<Emissions> {
+        if feats.ncols() != self.dim() {
+            return Err(Error::Dimension {
+                expected: self.dim(),
+                got: feats.ncols(),
+            });
+        }
+        let comp = self.prepared.0.component_log_likelihoods(feats)?;
+        let state = state_lse_only(&comp, &self.offsets);
+        let resp = Array2::zeros((comp.nrows(), 0));
         Ok(Emissions { comp, state, resp })
     }
 
