@@ -39,7 +39,8 @@
 //! against Kaldi 5.5 (`gmm-global-*`, `fgmm-global-*`) for D ∈ {4, 6, 13, 39} and K ∈ {3, …, 7},
 //! diagonal and full: frame log-likelihoods, accumulator files and estimated models identical to
 //! the last bit. Kaldi linked with another BLAS (MKL, ATLAS, another OpenBLAS kernel) rounds
-//! differently in the last bit. Feature dimensions of 4096 or more (where OpenBLAS splits `sgemv`
+//! differently in the last bit; so does the same OpenBLAS on an AVX-512 CPU, where it picks its
+//! SkylakeX kernels (`OPENBLAS_CORETYPE=Haswell` pins the emulated ones). Feature dimensions of 4096 or more (where OpenBLAS splits `sgemv`
 //! into column blocks) are not emulated.
 //!
 //! ```
