@@ -30,33 +30,6 @@ unsafe fn exp_shifted_avx2(row: &mut [f64], m: f64) -> f64 {
     use core::arch::x86_64::*;
     let n4 = row.len() / 4 * 4;
     let mv = _mm256_set1_pd(m);
-    let lim = _mm256_set1_pd(EXP_MIN);
-    let log2e = _mm256_set1_pd(std::f64::consts::LOG2_E);
-    let shift = _mm256_set1_pd(EXP_SHIFT);
-    let ln2_hi = _mm256_set1_pd(LN2_HI);
-    let ln2_lo = _mm256_set1_pd(LN2_LO);
-    let bias = _mm256_set1_epi64x((1023u64 << 52) as i64);
-    let exp4 = |t: __m256d| {
-        let keep = _mm256_cmp_pd::<_CMP_GT_OQ>(t, lim);
-        let tc = _mm256_and_pd(t, keep);
-        let kf = _mm256_add_pd(_mm256_mul_pd(tc, log2e), shift);
-        let n = _mm256_sub_pd(kf, shift);
-        let r = _mm256_sub_pd(
-            _mm256_sub_pd(tc, _mm256_mul_pd(n, ln2_hi)),
-            _mm256_mul_pd(n, ln2_lo),
-        );
-        let p = exp_poly(
-            r,
-            |a, b| _mm256_mul_pd(a, b),
-            |a, b, c| _mm256_fmadd_pd(a, b, c),
-            |v| _mm256_set1_pd(v),
-        );
-        let two_n = _mm256_castsi256_pd(_mm256_add_epi64(
-            _mm256_slli_epi64::<52>(_mm256_castpd_si256(kf)),
-            bias,
-        ));
-        _mm256_and_pd(_mm256_mul_pd(p, two_n), keep)
-    };
     let mut acc = _mm256_setzero_pd();
     let ptr = row.as_mut_ptr();
     let mut i = 0;
@@ -65,8 +38,8 @@ unsafe fn exp_shifted_avx2(row: &mut [f64], m: f64) -> f64 {
     // SAFETY (loads and stores of both loops): i + 8 ≤ n4 resp. i + 4 ≤ n4 ≤ row.len().
     while i + 8 <= n4 {
         unsafe {
-            let e0 = exp4(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i)), mv));
-            let e1 = exp4(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i + 4)), mv));
+            let e0 = exp4_avx2(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i)), mv));
+            let e1 = exp4_avx2(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i + 4)), mv));
             _mm256_storeu_pd(ptr.add(i), e0);
             _mm256_storeu_pd(ptr.add(i + 4), e1);
             acc = _mm256_add_pd(_mm256_add_pd(acc, e0), e1);
@@ -76,7 +49,7 @@ unsafe fn exp_shifted_avx2(row: &mut [f64], m: f64) -> f64 {
     while i < n4 {
         // SAFETY: i + 4 ≤ n4 ≤ row.len().
         unsafe {
-            let e = exp4(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i)), mv));
+            let e = exp4_avx2(_mm256_sub_pd(_mm256_loadu_pd(ptr.add(i)), mv));
             _mm256_storeu_pd(ptr.add(i), e);
             acc = _mm256_add_pd(acc, e);
         }
@@ -96,7 +69,7 @@ unsafe fn exp_shifted_avx2(row: &mut [f64], m: f64) -> f64 {
         unsafe {
             _mm256_storeu_pd(
                 t.as_mut_ptr(),
-                exp4(_mm256_sub_pd(_mm256_loadu_pd(t.as_ptr()), mv)),
+                exp4_avx2(_mm256_sub_pd(_mm256_loadu_pd(t.as_ptr()), mv)),
             )
         };
         for (v, &e) in rest.iter_mut().zip(&t) {
@@ -121,39 +94,12 @@ unsafe fn exp_shifted_avx512(row: &mut [f64], m: f64) -> f64 {
     let n = row.len();
     let n4 = n / 4 * 4;
     let mv = _mm512_set1_pd(m);
-    let lim = _mm512_set1_pd(EXP_MIN);
-    let log2e = _mm512_set1_pd(std::f64::consts::LOG2_E);
-    let shift = _mm512_set1_pd(EXP_SHIFT);
-    let ln2_hi = _mm512_set1_pd(LN2_HI);
-    let ln2_lo = _mm512_set1_pd(LN2_LO);
-    let bias = _mm512_set1_epi64((1023u64 << 52) as i64);
-    let exp8 = |t: __m512d| {
-        let keep = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(t, lim);
-        let tc = _mm512_maskz_mov_pd(keep, t);
-        let kf = _mm512_add_pd(_mm512_mul_pd(tc, log2e), shift);
-        let n = _mm512_sub_pd(kf, shift);
-        let r = _mm512_sub_pd(
-            _mm512_sub_pd(tc, _mm512_mul_pd(n, ln2_hi)),
-            _mm512_mul_pd(n, ln2_lo),
-        );
-        let p = exp_poly(
-            r,
-            |a, b| _mm512_mul_pd(a, b),
-            |a, b, c| _mm512_fmadd_pd(a, b, c),
-            |v| _mm512_set1_pd(v),
-        );
-        let two_n = _mm512_castsi512_pd(_mm512_add_epi64(
-            _mm512_slli_epi64::<52>(_mm512_castpd_si512(kf)),
-            bias,
-        ));
-        _mm512_maskz_mov_pd(keep, _mm512_mul_pd(p, two_n))
-    };
     let ptr = row.as_mut_ptr();
     let mut i = 0;
     // SAFETY (loads and stores): i + 8 ≤ n; the masked accesses touch lanes i..n only.
     while i + 8 <= n {
         unsafe {
-            let e = exp8(_mm512_sub_pd(_mm512_loadu_pd(ptr.add(i)), mv));
+            let e = exp8_avx512(_mm512_sub_pd(_mm512_loadu_pd(ptr.add(i)), mv));
             _mm512_storeu_pd(ptr.add(i), e);
         }
         i += 8;
@@ -161,7 +107,7 @@ unsafe fn exp_shifted_avx512(row: &mut [f64], m: f64) -> f64 {
     if i < n {
         let mask: __mmask8 = ((1u32 << (n - i)) - 1) as u8;
         unsafe {
-            let e = exp8(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, ptr.add(i)), mv));
+            let e = exp8_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(mask, ptr.add(i)), mv));
             _mm512_mask_storeu_pd(ptr.add(i), mask, e);
         }
     }
@@ -180,6 +126,133 @@ unsafe fn exp_shifted_avx512(row: &mut [f64], m: f64) -> f64 {
         s += e;
     }
     s
+}
+
+/// [`exp_nonpos`] in 4 AVX2 lanes (the same operations, so the same bits).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn exp4_avx2(t: core::arch::x86_64::__m256d) -> core::arch::x86_64::__m256d {
+    use core::arch::x86_64::*;
+    let keep = _mm256_cmp_pd::<_CMP_GT_OQ>(t, _mm256_set1_pd(EXP_MIN));
+    let tc = _mm256_and_pd(t, keep);
+    let shift = _mm256_set1_pd(EXP_SHIFT);
+    let kf = _mm256_add_pd(
+        _mm256_mul_pd(tc, _mm256_set1_pd(std::f64::consts::LOG2_E)),
+        shift,
+    );
+    let n = _mm256_sub_pd(kf, shift);
+    let r = _mm256_sub_pd(
+        _mm256_sub_pd(tc, _mm256_mul_pd(n, _mm256_set1_pd(LN2_HI))),
+        _mm256_mul_pd(n, _mm256_set1_pd(LN2_LO)),
+    );
+    let p = exp_poly(
+        r,
+        |a, b| _mm256_mul_pd(a, b),
+        |a, b, c| _mm256_fmadd_pd(a, b, c),
+        |v| _mm256_set1_pd(v),
+    );
+    let two_n = _mm256_castsi256_pd(_mm256_add_epi64(
+        _mm256_slli_epi64::<52>(_mm256_castpd_si256(kf)),
+        _mm256_set1_epi64x((1023u64 << 52) as i64),
+    ));
+    _mm256_and_pd(_mm256_mul_pd(p, two_n), keep)
+}
+
+/// [`exp_nonpos`] in 8 AVX-512 lanes (the same operations, so the same bits).
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+pub(crate) unsafe fn exp8_avx512(t: core::arch::x86_64::__m512d) -> core::arch::x86_64::__m512d {
+    use core::arch::x86_64::*;
+    let keep = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(t, _mm512_set1_pd(EXP_MIN));
+    let tc = _mm512_maskz_mov_pd(keep, t);
+    let shift = _mm512_set1_pd(EXP_SHIFT);
+    let kf = _mm512_add_pd(
+        _mm512_mul_pd(tc, _mm512_set1_pd(std::f64::consts::LOG2_E)),
+        shift,
+    );
+    let n = _mm512_sub_pd(kf, shift);
+    let r = _mm512_sub_pd(
+        _mm512_sub_pd(tc, _mm512_mul_pd(n, _mm512_set1_pd(LN2_HI))),
+        _mm512_mul_pd(n, _mm512_set1_pd(LN2_LO)),
+    );
+    let p = exp_poly(
+        r,
+        |a, b| _mm512_mul_pd(a, b),
+        |a, b, c| _mm512_fmadd_pd(a, b, c),
+        |v| _mm512_set1_pd(v),
+    );
+    let two_n = _mm512_castsi512_pd(_mm512_add_epi64(
+        _mm512_slli_epi64::<52>(_mm512_castpd_si512(kf)),
+        _mm512_set1_epi64((1023u64 << 52) as i64),
+    ));
+    _mm512_maskz_mov_pd(keep, _mm512_mul_pd(p, two_n))
+}
+
+/// e^v of every value in place ([`exp_nonpos`]'s arithmetic: 0 at or below [`EXP_MIN`], exact
+/// to a few ulps up to v ≈ 709), the same bits on every kernel set.
+pub(crate) fn exp_in_place(ks: Kernels, v: &mut [f64]) {
+    match ks.set() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Kernels` holds only sets the CPU supports (AVX-512F, AVX2, FMA).
+        KernelSet::Avx512 => unsafe { exp_in_place_avx512(v) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above (AVX2 and FMA).
+        KernelSet::Avx2Fma => unsafe { exp_in_place_avx2(v) },
+        _ => v.iter_mut().for_each(|x| *x = exp_nonpos(*x)),
+    }
+}
+
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp_in_place_avx2(v: &mut [f64]) {
+    use core::arch::x86_64::*;
+    let mut chunks = v.chunks_exact_mut(4);
+    for c in &mut chunks {
+        // SAFETY: c holds 4 values; the CPU has AVX2 and FMA.
+        unsafe { _mm256_storeu_pd(c.as_mut_ptr(), exp4_avx2(_mm256_loadu_pd(c.as_ptr()))) };
+    }
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        let mut t = [f64::NEG_INFINITY; 4];
+        t[..rest.len()].copy_from_slice(rest);
+        // SAFETY: t holds 4 values; the CPU has AVX2 and FMA.
+        unsafe { _mm256_storeu_pd(t.as_mut_ptr(), exp4_avx2(_mm256_loadu_pd(t.as_ptr()))) };
+        rest.copy_from_slice(&t[..rest.len()]);
+    }
+}
+
+/// # Safety
+/// The CPU has AVX-512F, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn exp_in_place_avx512(v: &mut [f64]) {
+    use core::arch::x86_64::*;
+    let n = v.len();
+    let ptr = v.as_mut_ptr();
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 ≤ n; the CPU has AVX-512F.
+        unsafe { _mm512_storeu_pd(ptr.add(i), exp8_avx512(_mm512_loadu_pd(ptr.add(i)))) };
+        i += 8;
+    }
+    if i < n {
+        let mask: __mmask8 = ((1u32 << (n - i)) - 1) as u8;
+        // SAFETY: the masked accesses touch lanes i..n only.
+        unsafe {
+            let e = exp8_avx512(_mm512_maskz_loadu_pd(mask, ptr.add(i)));
+            _mm512_mask_storeu_pd(ptr.add(i), mask, e);
+        }
+    }
 }
 
 /// The portable twin of the SIMD versions (same arithmetic, same four partial sums).
@@ -259,7 +332,7 @@ fn exp_poly<V: Copy>(
 /// bits. Relative error ≲ 2e-16 (a few ulps). `f64::mul_add` rounds once on every machine (in
 /// software where the CPU has no FMA), so the result is the same everywhere.
 #[inline(always)]
-fn exp_nonpos(t: f64) -> f64 {
+pub(crate) fn exp_nonpos(t: f64) -> f64 {
     let keep = t > EXP_MIN;
     let tc = if keep { t } else { 0.0 };
     let kf = tc * std::f64::consts::LOG2_E + EXP_SHIFT;
@@ -295,6 +368,28 @@ mod tests {
         assert_eq!(exp_nonpos(f64::NEG_INFINITY), 0.0);
         assert_eq!(exp_nonpos(f64::NAN), 0.0);
         assert_eq!(exp_nonpos(0.0), 1.0);
+    }
+
+    /// exp_in_place: every kernel set gives exp_nonpos's bits, tails included, and positive
+    /// arguments are exponentiated too.
+    #[test]
+    fn exp_in_place_paths_agree() {
+        let sets = simd_sets("exp_in_place_paths_agree");
+        for len in (0..20).chain([64, 67]) {
+            let v: Vec<f64> = (0..len).map(|i| 2.5 - (i as f64) * 2.37).collect();
+            let want: Vec<u64> = v.iter().map(|&x| exp_nonpos(x).to_bits()).collect();
+            let mut p = v.clone();
+            exp_in_place(crate::kernels::Kernels::portable(), &mut p);
+            assert_eq!(p.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want);
+            for &ks in &sets {
+                let mut a = v.clone();
+                exp_in_place(ks, &mut a);
+                let got: Vec<u64> = a.iter().map(|x| x.to_bits()).collect();
+                assert_eq!(got, want, "{} len {len}", ks.set());
+            }
+        }
+        assert!((exp_nonpos(2.5) - 2.5f64.exp()).abs() < 1e-15 * 2.5f64.exp());
+        assert!((exp_nonpos(700.0) / 700f64.exp() - 1.0).abs() < 1e-14);
     }
 
     /// Every SIMD kernel set gives the portable bits, for every row length (tails of 1–7).

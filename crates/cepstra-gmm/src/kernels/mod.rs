@@ -6,6 +6,7 @@
 //! - `tile`: the f64 register-tiled GEMM (diagonal E-step, every M-step) and the lower-triangle
 //!   SYRK of the full-covariance M-step;
 //! - `exp`: e^(v − m) of a row of log-likelihoods and its sum (the posteriors);
+//! - `ln`: ln x in place (fdlibm's method, branch-free);
 //! - `whiten`: the f32 whitening E-steps (triangular for full covariance, diagonal) and the
 //!   frame transpose they read.
 //!
@@ -15,6 +16,7 @@
 //! portable twins multiply and add separately (or call `mul_add`), so their last bits can differ.
 
 pub(crate) mod exp;
+pub(crate) mod ln;
 pub(crate) mod tile;
 pub(crate) mod whiten;
 
@@ -155,6 +157,59 @@ impl Kernels {
     /// Whether the f32 whitening kernels run (AVX2+FMA or AVX-512).
     pub fn has_whitening(self) -> bool {
         self.0 != KernelSet::Portable
+    }
+}
+
+/// Element-wise e^x and ln x of f64 slices for log-domain code outside the GMM engine (an
+/// HMM's forward-backward, say): the engine's exponential and an fdlibm logarithm, SIMD on the
+/// kernel set chosen once, the same bits on every set (and so on every machine).
+///
+/// ```
+/// use cepstra_gmm::kernels::VecMath;
+/// let vm = VecMath::best();
+/// let mut v = [0.0, -1.0, -40.0, 1.0];
+/// vm.exp(&mut v);
+/// assert_eq!(v[0], 1.0);
+/// assert!((v[1] - (-1.0f64).exp()).abs() < 1e-16);
+/// assert_eq!(v[2], 0.0); // below e^-36.7 (2^-53): 0
+/// let mut w = [1.0, 2.0, 10.0];
+/// vm.ln(&mut w);
+/// assert_eq!(w[0], 0.0);
+/// assert!((w[2] - 10f64.ln()).abs() < 1e-15);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VecMath(Kernels);
+
+impl VecMath {
+    /// `set` if this CPU supports it.
+    pub fn new(set: KernelSet) -> Option<VecMath> {
+        Kernels::new(set).map(VecMath)
+    }
+    /// [`KernelSet::best`].
+    pub fn best() -> VecMath {
+        VecMath(Kernels::best())
+    }
+    /// The kernel set that runs.
+    pub fn kernel_set(self) -> KernelSet {
+        self.0.set()
+    }
+    /// e^v of every value in place, to a few ulps for v ≤ 709; a value at or below
+    /// ln 2⁻⁵³ ≈ −36.74 (or NaN) gives 0, as the engine drops posteriors below half an ulp of 1.
+    pub fn exp(self, v: &mut [f64]) {
+        exp::exp_in_place(self.0, v)
+    }
+    /// ln v of every value in place, below 1 ulp of error, for positive normal finite values
+    /// (other values give an unspecified result, never a panic).
+    pub fn ln(self, v: &mut [f64]) {
+        ln::ln_in_place(self.0, v)
+    }
+    /// ln v of one value with the same bits as [`VecMath::ln`].
+    pub fn ln_one(v: f64) -> f64 {
+        ln::ln_pos(v)
+    }
+    /// e^v of one value with the same bits as [`VecMath::exp`].
+    pub fn exp_one(v: f64) -> f64 {
+        exp::exp_nonpos(v)
     }
 }
 
