@@ -1,5 +1,6 @@
 //! Forward, backward, Viterbi and occupancies in the log domain (f64).
 
+use cepstra_gmm::kernels::VecMath;
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::{Error, Result};
@@ -37,64 +38,61 @@ pub struct Emissions {
 }
 
 /// Per frame and state: ln of the sum of the state's component likelihoods and each
-/// component's share of it (one exp per component, one ln per state).
-fn state_lse(comp: &Array2<f64>, offsets: &[usize]) -> (Array2<f64>, Array2<f64>) {
-    let (t_len, ncomp) = comp.dim();
+/// component's share of it. Vectorised in three sweeps over the utterance: the shifted values
+/// comp − max of each state, their exponentials ([`VecMath::exp`], one call for all T×ΣM), and
+/// the logs of the per-state sums ([`VecMath::ln`], one call for all T×S); the same bits on
+/// every kernel set.
+fn state_lse(comp: &Array2<f64>, offsets: &[usize], want_resp: bool) -> (Array2<f64>, Array2<f64>) {
+    let vm = VecMath::best();
+    let t_len = comp.nrows();
     let s = offsets.len() - 1;
-    let mut state = Array2::zeros((t_len, s));
-    let mut resp = Array2::zeros((t_len, ncomp));
+    let mut maxes = Array2::zeros((t_len, s));
+    let mut e = comp.as_standard_layout().into_owned();
     for t in 0..t_len {
-        for j in 0..s {
-            let range = offsets[j]..offsets[j + 1];
-            let m = range
-                .clone()
-                .map(|c| comp[[t, c]])
-                .fold(f64::NEG_INFINITY, f64::max);
-            if m == f64::NEG_INFINITY {
-                state[[t, j]] = m;
-                continue;
-            }
-            let mut sum = 0.0;
-            for c in range.clone() {
-                let e = exp_rel(comp[[t, c]] - m);
-                resp[[t, c]] = e;
-                sum += e;
-            }
-            state[[t, j]] = m + sum.ln();
-            for c in range {
-                resp[[t, c]] /= sum;
-            }
-        }
-    }
-    (state, resp)
-}
-
-/// [`state_lse`]'s `state` alone (the same operations in the same order, so the same bits),
-/// for scoring: no component shares stored, no divisions.
-fn state_lse_only(comp: &Array2<f64>, offsets: &[usize]) -> Array2<f64> {
-    let (t_len, _) = comp.dim();
-    let s = offsets.len() - 1;
-    let mut state = Array2::zeros((t_len, s));
-    for t in 0..t_len {
-        let row = comp.row(t);
+        let mut row = e.row_mut(t);
         for j in 0..s {
             let range = offsets[j]..offsets[j + 1];
             let m = range
                 .clone()
                 .map(|c| row[c])
                 .fold(f64::NEG_INFINITY, f64::max);
-            if m == f64::NEG_INFINITY {
-                state[[t, j]] = m;
-                continue;
-            }
-            let mut sum = 0.0;
+            maxes[[t, j]] = m;
             for c in range {
-                sum += exp_rel(row[c] - m);
+                // A state whose components are all −∞ gives NaN here, exp 0: handled below.
+                row[c] -= m;
             }
-            state[[t, j]] = m + sum.ln();
         }
     }
-    state
+    vm.exp(e.as_slice_mut().expect("standard layout"));
+    let mut state = Array2::zeros((t_len, s));
+    for t in 0..t_len {
+        for j in 0..s {
+            let sum: f64 = (offsets[j]..offsets[j + 1]).map(|c| e[[t, c]]).sum();
+            // sum ≥ 1 (the maximum contributes e^0 = 1) unless the state is impossible.
+            state[[t, j]] = if maxes[[t, j]] == f64::NEG_INFINITY {
+                1.0
+            } else {
+                sum
+            };
+        }
+    }
+    let sums = state.clone();
+    vm.ln(state.as_slice_mut().expect("standard layout"));
+    for (v, &m) in state.iter_mut().zip(maxes.iter()) {
+        *v = if m == f64::NEG_INFINITY { m } else { m + *v };
+    }
+    if !want_resp {
+        return (state, Array2::zeros((t_len, 0)));
+    }
+    for t in 0..t_len {
+        for j in 0..s {
+            let sum = sums[[t, j]];
+            for c in offsets[j]..offsets[j + 1] {
+                e[[t, c]] /= sum;
+            }
+        }
+    }
+    (state, e)
 }
 
 /// The best path of an utterance.
@@ -129,7 +127,7 @@ impl Hmm {
             });
         }
         let comp = self.prepared.0.component_log_likelihoods(feats)?;
-        let (state, resp) = state_lse(&comp, &self.offsets);
+        let (state, resp) = state_lse(&comp, &self.offsets, true);
         Ok(Emissions { comp, state, resp })
     }
 
@@ -143,8 +141,7 @@ impl Hmm {
             });
         }
         let comp = self.prepared.0.component_log_likelihoods(feats)?;
-        let state = state_lse_only(&comp, &self.offsets);
-        let resp = Array2::zeros((comp.nrows(), 0));
+        let (state, resp) = state_lse(&comp, &self.offsets, false);
         Ok(Emissions { comp, state, resp })
     }
 
@@ -173,7 +170,7 @@ impl Hmm {
             let lw = self.stacked.weights()[c].ln();
             comp.column_mut(c).assign(&ll.mapv(|v| v + lw));
         }
-        let (state, resp) = state_lse(&comp, &self.offsets);
+        let (state, resp) = state_lse(&comp, &self.offsets, true);
         Ok(Emissions { comp, state, resp })
     }
 
