@@ -287,8 +287,10 @@ impl Hmm {
             return None;
         }
         let (b, _) = self.backward(em);
-        let state_occ =
-            Array2::from_shape_fn((t_len, s), |(t, j)| (a[[t, j]] + b[[t, j]] - total).exp());
+        let vm = VecMath::best();
+        let mut state_occ =
+            Array2::from_shape_fn((t_len, s), |(t, j)| a[[t, j]] + b[[t, j]] - total);
+        vm.exp(state_occ.as_slice_mut().expect("standard layout"));
         let ncomp = em.comp.ncols();
         let mut comp_occ = Array2::zeros((t_len, ncomp));
         for t in 0..t_len {
@@ -303,11 +305,23 @@ impl Hmm {
         for j in 0..s {
             tc[[0, j + 1]] = state_occ[[0, j]];
         }
+        // Every arc's log-posterior at every frame, exponentiated in one call, then summed per
+        // arc in frame order.
+        let mut arcs =
+            Vec::with_capacity((t_len - 1) * self.succs.iter().map(Vec::len).sum::<usize>());
         for t in 0..t_len - 1 {
             for i in 0..s {
                 for &(j, l) in &self.succs[i] {
-                    tc[[i + 1, j + 1]] +=
-                        (a[[t, i]] + l + em.state[[t + 1, j]] + b[[t + 1, j]] - total).exp();
+                    arcs.push(a[[t, i]] + l + em.state[[t + 1, j]] + b[[t + 1, j]] - total);
+                }
+            }
+        }
+        vm.exp(&mut arcs);
+        let mut e = arcs.iter();
+        for _ in 0..t_len - 1 {
+            for i in 0..s {
+                for &(j, _) in &self.succs[i] {
+                    tc[[i + 1, j + 1]] += e.next().expect("one value per arc and frame");
                 }
             }
         }
