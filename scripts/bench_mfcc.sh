@@ -31,7 +31,7 @@ row() { printf '%-38s %8.3f s %9.0f× real time\n' "$1" "$2" "$(echo "$audio_s /
 echo "MFCC on $n wavs, $audio_s s of audio ($(nproc) cores)"
 kaldi_bin=""
 if [ -x "$here/../shared/tools/kaldi-ref/build.sh" ]; then
-  kdir=${KALDI_REF_DIR:-/tmp/kaldi-ref}
+  kdir=${KALDI_REF_DIR:-$here/target/kaldi-ref}  # the build kaldi_names.sh and CI keep
   [ -x "$kdir/bin/compute-mfcc-feats" ] || bash "$here/../shared/tools/kaldi-ref/build.sh" "$kdir" >/dev/null 2>&1 || true
   [ -x "$kdir/bin/compute-mfcc-feats" ] && kaldi_bin=$kdir/bin/compute-mfcc-feats
 fi
