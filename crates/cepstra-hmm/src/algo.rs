@@ -76,14 +76,15 @@ fn state_lse(comp: &Array2<f64>, offsets: &[usize], want_resp: bool) -> (Array2<
             };
         }
     }
-    let sums = state.clone();
+    // The sums divide the shares below; scoring wants no shares, so no copy.
+    let sums = want_resp.then(|| state.clone());
     vm.ln(state.as_slice_mut().expect("standard layout"));
     for (v, &m) in state.iter_mut().zip(maxes.iter()) {
         *v = if m == f64::NEG_INFINITY { m } else { m + *v };
     }
-    if !want_resp {
+    let Some(sums) = sums else {
         return (state, Array2::zeros((t_len, 0)));
-    }
+    };
     for t in 0..t_len {
         for j in 0..s {
             let sum = sums[[t, j]];

@@ -215,20 +215,8 @@ pub(crate) fn exp_in_place(ks: Kernels, v: &mut [f64]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn exp_in_place_avx2(v: &mut [f64]) {
-    use core::arch::x86_64::*;
-    let mut chunks = v.chunks_exact_mut(4);
-    for c in &mut chunks {
-        // SAFETY: c holds 4 values; the CPU has AVX2 and FMA.
-        unsafe { _mm256_storeu_pd(c.as_mut_ptr(), exp4_avx2(_mm256_loadu_pd(c.as_ptr()))) };
-    }
-    let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        let mut t = [f64::NEG_INFINITY; 4];
-        t[..rest.len()].copy_from_slice(rest);
-        // SAFETY: t holds 4 values; the CPU has AVX2 and FMA.
-        unsafe { _mm256_storeu_pd(t.as_mut_ptr(), exp4_avx2(_mm256_loadu_pd(t.as_ptr()))) };
-        rest.copy_from_slice(&t[..rest.len()]);
-    }
+    // SAFETY: the CPU has AVX2 and FMA (this function's contract), all exp4_avx2 needs.
+    unsafe { super::lanes::map_avx2(v, f64::NEG_INFINITY, |x| exp4_avx2(x)) }
 }
 
 /// # Safety
@@ -236,23 +224,8 @@ unsafe fn exp_in_place_avx2(v: &mut [f64]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn exp_in_place_avx512(v: &mut [f64]) {
-    use core::arch::x86_64::*;
-    let n = v.len();
-    let ptr = v.as_mut_ptr();
-    let mut i = 0;
-    while i + 8 <= n {
-        // SAFETY: i + 8 ≤ n; the CPU has AVX-512F.
-        unsafe { _mm512_storeu_pd(ptr.add(i), exp8_avx512(_mm512_loadu_pd(ptr.add(i)))) };
-        i += 8;
-    }
-    if i < n {
-        let mask: __mmask8 = ((1u32 << (n - i)) - 1) as u8;
-        // SAFETY: the masked accesses touch lanes i..n only.
-        unsafe {
-            let e = exp8_avx512(_mm512_maskz_loadu_pd(mask, ptr.add(i)));
-            _mm512_mask_storeu_pd(ptr.add(i), mask, e);
-        }
-    }
+    // SAFETY: the CPU has AVX-512F (this function's contract), all exp8_avx512 needs.
+    unsafe { super::lanes::map_avx512(v, f64::NEG_INFINITY, |x| exp8_avx512(x)) }
 }
 
 /// The portable twin of the SIMD versions (same arithmetic, same four partial sums).

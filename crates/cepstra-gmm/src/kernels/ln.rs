@@ -150,20 +150,8 @@ unsafe fn ln4_avx2(x: core::arch::x86_64::__m256d) -> core::arch::x86_64::__m256
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn ln_in_place_avx2(v: &mut [f64]) {
-    use core::arch::x86_64::*;
-    let mut chunks = v.chunks_exact_mut(4);
-    for c in &mut chunks {
-        // SAFETY: c holds 4 values; the CPU has AVX2.
-        unsafe { _mm256_storeu_pd(c.as_mut_ptr(), ln4_avx2(_mm256_loadu_pd(c.as_ptr()))) };
-    }
-    let rest = chunks.into_remainder();
-    if !rest.is_empty() {
-        let mut t = [1.0f64; 4];
-        t[..rest.len()].copy_from_slice(rest);
-        // SAFETY: t holds 4 values; the CPU has AVX2.
-        unsafe { _mm256_storeu_pd(t.as_mut_ptr(), ln4_avx2(_mm256_loadu_pd(t.as_ptr()))) };
-        rest.copy_from_slice(&t[..rest.len()]);
-    }
+    // SAFETY: the CPU has AVX2 (this function's contract), all ln4_avx2 needs.
+    unsafe { super::lanes::map_avx2(v, 1.0, |x| ln4_avx2(x)) }
 }
 
 /// # Safety
@@ -203,22 +191,8 @@ unsafe fn ln_in_place_avx512(v: &mut [f64]) {
             |v| _mm512_set1_pd(v),
         )
     };
-    let n = v.len();
-    let ptr = v.as_mut_ptr();
-    let mut i = 0;
-    while i + 8 <= n {
-        // SAFETY: i + 8 ≤ n.
-        unsafe { _mm512_storeu_pd(ptr.add(i), ln8(_mm512_loadu_pd(ptr.add(i)))) };
-        i += 8;
-    }
-    if i < n {
-        let mask: __mmask8 = ((1u32 << (n - i)) - 1) as u8;
-        // SAFETY: the masked accesses touch lanes i..n only (the others read as 1.0).
-        unsafe {
-            let x = _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), mask, ptr.add(i));
-            _mm512_mask_storeu_pd(ptr.add(i), mask, ln8(x));
-        }
-    }
+    // SAFETY: the CPU has AVX-512F (this function's contract).
+    unsafe { super::lanes::map_avx512(v, 1.0, ln8) }
 }
 
 #[cfg(test)]

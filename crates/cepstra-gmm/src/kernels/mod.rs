@@ -16,6 +16,7 @@
 //! portable twins multiply and add separately (or call `mul_add`), so their last bits can differ.
 
 pub(crate) mod exp;
+mod lanes;
 pub(crate) mod ln;
 pub(crate) mod tile;
 pub(crate) mod whiten;
