@@ -41,12 +41,71 @@ struct Assign {
     inertia: f64,
 }
 
+/// Every frame's squared norm ‖x‖² (f64, summed in dimension order), with the check that every
+/// value is finite: done once per k-means run, not in every Lloyd iteration.
+fn frame_norms<T: Elem>(x: ArrayView2<'_, T>) -> Result<Vec<f64>> {
+    let mut norms = Vec::with_capacity(x.nrows());
+    par_chunks_ordered(
+        x.nrows(),
+        CHUNK,
+        |lo, hi| {
+            let mut out = Vec::with_capacity(hi - lo);
+            let mut row = vec![0.0f64; x.ncols()];
+            for (bi, r) in x
+                .slice_axis(Axis(0), (lo..hi).into())
+                .outer_iter()
+                .enumerate()
+            {
+                for (i, (dst, &v)) in row.iter_mut().zip(r.iter()).enumerate() {
+                    let v = v.to_f64();
+                    if !v.is_finite() {
+                        return Err(Error::NonFinite {
+                            frame: lo + bi,
+                            dim: i,
+                            value: v,
+                        });
+                    }
+                    *dst = v;
+                }
+                out.push(row.iter().map(|v| v * v).sum::<f64>());
+            }
+            Ok(out)
+        },
+        |part| {
+            norms.extend(part);
+            Ok(())
+        },
+    )?;
+    Ok(norms)
+}
+
+/// A thread's buffers of [`assign`]'s chunks ([x, 1] rows and their products with the centres),
+/// reused across chunks and Lloyd iterations: no allocation, zeroing or page faults per chunk.
+#[derive(Default)]
+struct AssignScratch {
+    xb: Vec<f64>,
+    dots: Vec<f64>,
+}
+
+/// `len` elements of `v`, grown when needed (stale contents: every element used is written).
+fn grow(v: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+    &mut v[..len]
+}
+
+thread_local! {
+    static ASSIGN_SCRATCH: std::cell::RefCell<AssignScratch> =
+        std::cell::RefCell::new(AssignScratch::default());
+}
+
 /// Nearest centre of every frame, with the per-cluster sums and counts of the frames assigned.
 /// Distances ‖x‖² + (‖c‖² − 2x·c): the second term for a block of frames and all centres at
 /// once, as the blocked GEMM [x, 1]·[−2Cᵀ; ‖c‖²] on the engine's f64 tile kernel (the diagonal
 /// E-step's shape), each element one FMA chain in a fixed order: the same bits for any thread
-/// count.
-fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
+/// count. `norms`: [`frame_norms`] of `x` (which has checked that every value is finite).
+fn assign<T: Elem>(x: ArrayView2<'_, T>, norms: &[f64], c: &Array2<f64>) -> Assign {
     let (n, d) = x.dim();
     let k = c.nrows();
     let ks = Kernels::best();
@@ -65,94 +124,88 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, c: &Array2<f64>) -> Result<Assign> {
         counts: vec![0.0; k],
         inertia: 0.0,
     };
-    par_chunks_ordered(
-        n,
-        CHUNK,
-        |lo, hi| {
-            let b = hi - lo;
-            let bp = b.next_multiple_of(4);
-            // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile).
-            let mut xb = vec![0.0f64; bp * cols];
-            let mut xn = Vec::with_capacity(b);
-            for (bi, row) in x
-                .slice_axis(Axis(0), (lo..hi).into())
-                .outer_iter()
-                .enumerate()
-            {
-                let dst = &mut xb[bi * cols..(bi + 1) * cols];
-                for (i, &v) in row.iter().enumerate() {
-                    let v = v.to_f64();
-                    if !v.is_finite() {
-                        return Err(Error::NonFinite {
-                            frame: lo + bi,
-                            dim: i,
-                            value: v,
-                        });
-                    }
-                    dst[i] = v;
-                }
-                dst[d] = 1.0;
-                xn.push(dst[..d].iter().map(|v| v * v).sum::<f64>());
+    let chunk = |lo: usize, hi: usize, sc: &mut AssignScratch| {
+        let b = hi - lo;
+        let bp = b.next_multiple_of(4);
+        // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile).
+        let xb = grow(&mut sc.xb, bp * cols);
+        for (dst, row) in xb
+            .chunks_exact_mut(cols)
+            .zip(x.slice_axis(Axis(0), (lo..hi).into()).outer_iter())
+        {
+            for (o, &v) in dst.iter_mut().zip(row.iter()) {
+                *o = v.to_f64();
             }
-            let mut dots = vec![0.0f64; bp * k8];
-            tile_gemm(
-                ks,
-                TileOperands {
-                    acc: &mut dots,
-                    ld: k8,
-                    a: &xb,
-                    a_rs: 1,
-                    a_cs: cols,
-                    b: &w,
-                    b_rs: k8,
-                    b_rows: None,
-                    depth: cols,
-                },
-                true,
-                bp / 4,
-                |_| k8 / 8,
-            );
-            let mut labels = Vec::with_capacity(b);
-            let mut dist = Vec::with_capacity(b);
-            let mut sums = vec![0.0; k * d];
-            let mut counts = vec![0.0; k];
-            let mut inertia = 0.0;
-            for bi in 0..b {
-                let xr = &xb[bi * cols..bi * cols + d];
-                let mut best = 0;
-                let mut bd = f64::INFINITY;
-                for (j, &dot) in dots[bi * k8..bi * k8 + k].iter().enumerate() {
-                    let dd = xn[bi] + dot;
-                    if dd < bd {
-                        bd = dd;
-                        best = j;
-                    }
-                }
-                let bd = bd.max(0.0);
-                labels.push(best);
-                dist.push(bd);
-                inertia += bd;
-                counts[best] += 1.0;
-                for (s, &v) in sums[best * d..(best + 1) * d].iter_mut().zip(xr) {
-                    *s += v;
+            dst[d] = 1.0;
+        }
+        xb[b * cols..].fill(0.0);
+        // Every element of the tiles is written (`replace`): no zeroing.
+        let dots = grow(&mut sc.dots, bp * k8);
+        tile_gemm(
+            ks,
+            TileOperands {
+                acc: dots,
+                ld: k8,
+                a: xb,
+                a_rs: 1,
+                a_cs: cols,
+                b: &w,
+                b_rs: k8,
+                b_rows: None,
+                depth: cols,
+            },
+            true,
+            bp / 4,
+            |_| k8 / 8,
+        );
+        let mut labels = Vec::with_capacity(b);
+        let mut dist = Vec::with_capacity(b);
+        let mut sums = vec![0.0; k * d];
+        let mut counts = vec![0.0; k];
+        let mut inertia = 0.0;
+        for bi in 0..b {
+            let xr = &xb[bi * cols..bi * cols + d];
+            let xn = norms[lo + bi];
+            let mut best = 0;
+            let mut bd = f64::INFINITY;
+            for (j, &dot) in dots[bi * k8..bi * k8 + k].iter().enumerate() {
+                let dd = xn + dot;
+                if dd < bd {
+                    bd = dd;
+                    best = j;
                 }
             }
-            Ok((labels, dist, sums, counts, inertia))
-        },
-        |(labels, dist, sums, counts, inertia)| {
-            out.labels.extend(labels);
-            out.dist.extend(dist);
-            for (a, b) in out.sums.iter_mut().zip(sums) {
-                *a += b;
+            let bd = bd.max(0.0);
+            labels.push(best);
+            dist.push(bd);
+            inertia += bd;
+            counts[best] += 1.0;
+            for (s, &v) in sums[best * d..(best + 1) * d].iter_mut().zip(xr) {
+                *s += v;
             }
-            for (a, b) in out.counts.iter_mut().zip(counts) {
-                *a += b;
-            }
-            out.inertia += inertia;
-            Ok(())
-        },
-    )?;
-    Ok(out)
+        }
+        (labels, dist, sums, counts, inertia)
+    };
+    let run = |lo: usize, hi: usize| {
+        let mut sc = ASSIGN_SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let r = chunk(lo, hi, &mut sc);
+        ASSIGN_SCRATCH.with(|s| *s.borrow_mut() = sc);
+        Ok(r)
+    };
+    let consumed = par_chunks_ordered(n, CHUNK, run, |(labels, dist, sums, counts, inertia)| {
+        out.labels.extend(labels);
+        out.dist.extend(dist);
+        for (a, b) in out.sums.iter_mut().zip(sums) {
+            *a += b;
+        }
+        for (a, b) in out.counts.iter_mut().zip(counts) {
+            *a += b;
+        }
+        out.inertia += inertia;
+        Ok(())
+    });
+    debug_assert!(consumed.is_ok(), "the chunks and the consumer never fail");
+    out
 }
 
 fn row_f64<T: Elem>(x: ArrayView2<'_, T>, i: usize) -> Array1<f64> {
@@ -260,7 +313,8 @@ pub(crate) fn kmeans_checked<T: Elem>(
     }
     let mut c = kmeans_seeds(x, k, opts.init, opts.seed)?;
     // Mean per-dimension variance, for the tolerance.
-    let first = assign(x, &Array2::zeros((1, d)))?;
+    let norms = frame_norms(x)?;
+    let first = assign(x, &norms, &Array2::zeros((1, d)));
     let mean: Vec<f64> = first.sums.iter().map(|s| s / n as f64).collect();
     let msq = first.inertia / n as f64; // mean ‖x‖²
     let mean_var = ((msq - mean.iter().map(|m| m * m).sum::<f64>()) / d as f64).max(0.0);
@@ -268,7 +322,7 @@ pub(crate) fn kmeans_checked<T: Elem>(
     let mut iterations = 0;
     let mut converged = false;
     let mut repaired = 0;
-    let mut a = assign(x, &c)?;
+    let mut a = assign(x, &norms, &c);
     while iterations < opts.max_iters {
         iterations += 1;
         let mut newc = Array2::zeros((k, d));
@@ -293,7 +347,7 @@ pub(crate) fn kmeans_checked<T: Elem>(
         }
         let shift: f64 = (&newc - &c).iter().map(|v| v * v).sum();
         c = newc;
-        a = assign(x, &c)?;
+        a = assign(x, &norms, &c);
         if shift <= tol {
             converged = true;
             break;
