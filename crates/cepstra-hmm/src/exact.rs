@@ -7,9 +7,10 @@
 //! transition counts, the log-likelihood and the frame count): integer addition is associative,
 //! so `acc-hmms` with any `--nj` and `est-hmms` give the bytes `train-hmms` gives.
 
-use cepstra_train::exact::{add_fixed, from_fixed, to_fixed};
+use crate::occstats::UttStats;
+use cepstra_train::exact::{add_fixed, from_fixed, to_fixed, StatSlices};
 use cepstra_train::{ExactAccumulator, ExactStats};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 use crate::error::{Error, Result};
 use crate::model::Hmm;
@@ -107,21 +108,39 @@ impl ExactHmmStats {
     /// Adds everything of `st` but the per-state statistics (transition counts,
     /// log-likelihood, frames, utterances).
     fn add_totals(&mut self, st: &HmmStats, what: &str) -> Result<()> {
+        self.add_total_parts(
+            st.trans_counts.iter().copied(),
+            st.total_loglike,
+            st.num_frames,
+            st.num_utts,
+            what,
+        )
+    }
+
+    /// [`Self::add_totals`] from its parts (the transition counts row-major).
+    fn add_total_parts(
+        &mut self,
+        trans: impl Iterator<Item = f64>,
+        loglike: f64,
+        num_frames: f64,
+        num_utts: u64,
+        what: &str,
+    ) -> Result<()> {
         let bad = |reason: String| Error::class(what, reason);
-        for (a, &v) in self.trans.iter_mut().zip(st.trans_counts.iter()) {
+        for (a, v) in self.trans.iter_mut().zip(trans) {
             add_fixed(a, to_fixed(v, "a transition count").map_err(bad)?).map_err(bad)?;
         }
         add_fixed(
             &mut self.loglike,
-            to_fixed(st.total_loglike, "the log-likelihood").map_err(bad)?,
+            to_fixed(loglike, "the log-likelihood").map_err(bad)?,
         )
         .map_err(bad)?;
         add_fixed(
             &mut self.num_frames,
-            to_fixed(st.num_frames, "the frame count").map_err(bad)?,
+            to_fixed(num_frames, "the frame count").map_err(bad)?,
         )
         .map_err(bad)?;
-        self.num_utts += st.num_utts;
+        self.num_utts += num_utts;
         Ok(())
     }
 
@@ -165,12 +184,26 @@ impl ExactHmmStats {
     }
 }
 
+/// One utterance's occupancies, for [`HmmAccumulator::add_occupancies`].
+pub(crate) struct Occupancies<'a> {
+    /// T×K component occupancies γ_t(j, c) (the stacked components).
+    pub comp: ArrayView2<'a, f64>,
+    /// S: Σ_t γ_t(j).
+    pub state_frames: &'a [f64],
+    /// (S+2)×(S+2) transition counts, row-major.
+    pub trans: &'a [f64],
+    /// ln p(X).
+    pub total: f64,
+}
+
 /// The fast way to build [`ExactHmmStats`] from many utterances (one per worker): the per-state
 /// statistics through cepstra-train's [`ExactAccumulator`] (vectorised, the same integers as
 /// [`ExactStats::add`]), the rest as [`ExactHmmStats::add`].
 pub(crate) struct HmmAccumulator {
     states: Vec<ExactAccumulator>,
     rest: ExactHmmStats,
+    /// One utterance's statistics (buffers reused).
+    utt: UttStats,
 }
 
 impl HmmAccumulator {
@@ -179,25 +212,52 @@ impl HmmAccumulator {
         let mut rest = ExactHmmStats::for_model(hmm);
         let states = hmm.states.iter().map(ExactAccumulator::for_model).collect();
         rest.states.clear();
-        HmmAccumulator { states, rest }
+        HmmAccumulator {
+            states,
+            rest,
+            utt: UttStats::default(),
+        }
     }
 
-    /// Adds one utterance's statistics; `what` names the class in errors.
-    pub(crate) fn add(&mut self, st: &HmmStats, what: &str) -> Result<()> {
-        if st.states.len() != self.states.len() {
-            return Err(Error::class(
-                what,
-                format!(
-                    "statistics of {} states cannot be added to statistics of {}",
-                    st.states.len(),
-                    self.states.len()
-                ),
-            ));
+    /// Adds one utterance given as occupancies: `occ` of its frames `feats`, the per-state
+    /// GMM statistics summed from the component occupancies (T×K, the stacked components;
+    /// [`UttStats`]), rounded once per state. `what` names the class in errors.
+    pub(crate) fn add_occupancies(
+        &mut self,
+        hmm: &Hmm,
+        feats: ArrayView2<'_, f32>,
+        occ: &Occupancies<'_>,
+        what: &str,
+    ) -> Result<()> {
+        let d = hmm.dim();
+        let cov = hmm.covariance_type();
+        let block = UttStats::block(cov, d);
+        let k = hmm.stacked.num_gauss();
+        let gamma = occ
+            .comp
+            .as_slice()
+            .ok_or_else(|| Error::class(what, "occupancies not in standard layout"))?;
+        let st = &mut self.utt;
+        st.accumulate(feats, gamma, k, cov);
+        let (o, first, second) = (&st.occ, &st.first, &st.second);
+        for (j, acc) in self.states.iter_mut().enumerate() {
+            let (lo, hi) = (hmm.offsets[j], hmm.offsets[j + 1]);
+            acc.add_slices(&StatSlices {
+                occupancy: &o[lo..hi],
+                first: &first[lo * d..hi * d],
+                second: &second[lo * block..hi * block],
+                num_frames: occ.state_frames[j],
+                loglike: 0.0,
+            })
+            .map_err(|reason| Error::class(what, reason))?;
         }
-        for (a, b) in self.states.iter_mut().zip(&st.states) {
-            a.add(b).map_err(|reason| Error::class(what, reason))?;
-        }
-        self.rest.add_totals(st, what)
+        self.rest.add_total_parts(
+            occ.trans.iter().copied(),
+            occ.total,
+            feats.nrows() as f64,
+            1,
+            what,
+        )
     }
 
     /// Counts one skipped utterance.

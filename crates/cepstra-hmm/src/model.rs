@@ -1,6 +1,6 @@
 //! The model: a left-to-right HMM with GMM emissions and HTK's non-emitting entry and exit.
 
-use cepstra_gmm::{CovarianceType, Gmm};
+use cepstra_gmm::{CovarianceType, DiagGmm, Gmm};
 use ndarray::{concatenate, Array1, Array2, Array3, Axis};
 
 use crate::error::{Error, Result};
@@ -46,6 +46,9 @@ pub struct Hmm {
     pub(crate) preds: Vec<Vec<(usize, f64)>>,
     /// Per emitting state i: its emitting successors j with ln a_ij, in increasing j.
     pub(crate) succs: Vec<Vec<(usize, f64)>>,
+    /// `preds` and `succs` with the probabilities a_ij themselves (the scaled recursions).
+    pub(crate) lin_preds: Vec<Vec<(usize, f64)>>,
+    pub(crate) lin_succs: Vec<Vec<(usize, f64)>>,
     pub(crate) allow_any_end: bool,
     /// All states' components in one model (state s owns components offsets[s]..offsets[s+1]).
     pub(crate) stacked: Gmm,
@@ -124,10 +127,29 @@ impl Hmm {
             &states.iter().map(|g| g.means()).collect::<Vec<_>>(),
         )
         .map_err(|e| Error::InvalidModel(e.to_string()))?;
-        let covs: Vec<Array3<f64>> = states.iter().map(|g| g.covars_full()).collect();
-        let covars = concatenate(Axis(0), &covs.iter().map(|c| c.view()).collect::<Vec<_>>())
-            .map_err(|e| Error::InvalidModel(e.to_string()))?;
-        let stacked = Gmm::from_params(cov, Array1::from(weights.to_vec()), means, covars)?;
+        let weights = Array1::from(weights.to_vec());
+        let diag_vars: Option<Vec<_>> = states
+            .iter()
+            .map(|g| match g {
+                Gmm::Diag(d) => Some(d.vars()),
+                Gmm::Full(_) => None,
+            })
+            .collect();
+        let stacked = match diag_vars {
+            // Diagonal states stack their variances (no D×D matrices to build and factor).
+            Some(vars) => {
+                let vars =
+                    concatenate(Axis(0), &vars).map_err(|e| Error::InvalidModel(e.to_string()))?;
+                Gmm::from(DiagGmm::new(weights, means, vars)?)
+            }
+            None => {
+                let covs: Vec<Array3<f64>> = states.iter().map(|g| g.covars_full()).collect();
+                let covars =
+                    concatenate(Axis(0), &covs.iter().map(|c| c.view()).collect::<Vec<_>>())
+                        .map_err(|e| Error::InvalidModel(e.to_string()))?;
+                Gmm::from_params(cov, weights, means, covars)?
+            }
+        };
         let log_trans = trans.mapv(f64::ln);
         let preds = (1..=s)
             .map(|j| {
@@ -145,8 +167,25 @@ impl Hmm {
                     .collect()
             })
             .collect();
+        let linear = |arcs: &Vec<Vec<(usize, f64)>>, to: bool| -> Vec<Vec<(usize, f64)>> {
+            arcs.iter()
+                .enumerate()
+                .map(|(x, v)| {
+                    v.iter()
+                        .map(|&(y, _)| {
+                            let (i, j) = if to { (y, x) } else { (x, y) };
+                            (y, trans[[i + 1, j + 1]])
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let lin_preds = linear(&preds, true);
+        let lin_succs = linear(&succs, false);
         let prepared = PreparedStack(std::sync::Arc::new(stacked.prepare()));
         Ok(Hmm {
+            lin_preds,
+            lin_succs,
             prepared,
             states,
             trans,
@@ -195,6 +234,16 @@ impl Hmm {
             }
         }
         Hmm::new(states, t, allow_any_end)
+    }
+
+    /// The probability of ending in emitting state `i` (0-based): 1 with `allow_any_end`, else
+    /// the transition into the exit.
+    pub(crate) fn end_prob(&self, i: usize) -> f64 {
+        if self.allow_any_end {
+            1.0
+        } else {
+            self.trans[[i + 1, self.num_states() + 1]]
+        }
     }
 
     /// Number of emitting states S.

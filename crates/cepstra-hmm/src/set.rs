@@ -216,10 +216,9 @@ impl HmmSet {
     /// the utterance is shorter than the model's shortest path).
     pub fn score(&self, class: usize, feats: ArrayView2<'_, f32>, mode: ScoreMode) -> Result<f64> {
         let hmm = &self.classes[class].hmm;
-        let em = hmm.emissions_for_scoring(feats)?;
         Ok(match mode {
-            ScoreMode::Viterbi => hmm.viterbi(&em).score,
-            ScoreMode::Forward => hmm.forward(&em).1,
+            ScoreMode::Viterbi => hmm.viterbi(&hmm.emissions_for_scoring(feats)?).score,
+            ScoreMode::Forward => hmm.forward_total(feats)?,
         })
     }
 

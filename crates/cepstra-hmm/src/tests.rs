@@ -270,3 +270,70 @@ fn flat_start_then_viterbi_training() {
         .sum();
     assert!(after >= before - 1e-9, "{after} < {before}");
 }
+
+/// Equal to 1e-12 of the larger of 1 and |b| (occupancies are sums of up to T values ≤ 1).
+fn near(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+}
+
+/// The scaled forward-backward (the training and scoring hot path) gives the log-domain
+/// quantities: total, component occupancies, each state's frames and the transition counts.
+#[test]
+fn scaled_forward_backward_matches_log_domain() {
+    let mut work = crate::scaled::Scaled::default();
+    for topo in [Topology::Linear, Topology::Skip] {
+        for any_end in [false, true] {
+            let hmm = model(topo, any_end);
+            let k = hmm.stacked.num_gauss();
+            for (t, seed) in [(1, 0), (3, 2), (4, 1), (9, 5), (40, 3)] {
+                let x = feats(t, seed);
+                let em = hmm.emissions(x.view()).unwrap();
+                let Some(p) = hmm.posteriors(&em) else {
+                    assert!(!work.posteriors(&hmm, x.view()).unwrap(), "T={t}");
+                    assert_eq!(hmm.forward_total(x.view()).unwrap(), f64::NEG_INFINITY);
+                    continue;
+                };
+                assert!(work.posteriors(&hmm, x.view()).unwrap(), "T={t}");
+                let what = format!("{topo:?} any_end={any_end} T={t}");
+                assert!(
+                    close(work.total, p.total),
+                    "{what}: {} vs {}",
+                    work.total,
+                    p.total
+                );
+                assert!(
+                    close(hmm.forward_total(x.view()).unwrap(), p.total),
+                    "{what}"
+                );
+                for ((tt, c), &want) in p.comp_occ.indexed_iter() {
+                    let got = work.p[tt * k + c];
+                    assert!(near(got, want), "{what}: γ[{tt},{c}] {got} vs {want}");
+                }
+                for (j, &f) in work.state_frames.iter().enumerate() {
+                    let want = p.state_occ.column(j).sum();
+                    assert!(near(f, want), "{what}: state {j} {f} vs {want}");
+                }
+                for (&got, &want) in work.trans.iter().zip(p.trans_counts.iter()) {
+                    assert!(near(got, want), "{what}: transitions {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+/// An utterance whose first frames every reachable state explains hundreds of nats worse than
+/// the best component: the scaled recursion declines it and the log domain scores it.
+#[test]
+fn scaled_recursion_falls_back_to_the_log_domain() {
+    let g = |m: f64| {
+        Gmm::from(DiagGmm::new(array![1.0], array![[m, 0.0]], array![[1.0, 1.0]]).unwrap())
+    };
+    let hmm = Hmm::left_to_right(vec![g(0.0), g(60.0)], Topology::Linear, 0.5, false).unwrap();
+    let x = Array2::from_shape_fn((4, 2), |(t, j)| if j == 0 && t < 2 { 60.0f32 } else { 0.0 });
+    let mut work = crate::scaled::Scaled::default();
+    assert!(!work.posteriors(&hmm, x.view()).unwrap());
+    let em = hmm.emissions(x.view()).unwrap();
+    let (_, want) = hmm.forward(&em);
+    assert!(want.is_finite() && want < -1500.0, "{want}");
+    assert_eq!(hmm.forward_total(x.view()).unwrap(), want);
+}

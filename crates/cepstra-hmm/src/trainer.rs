@@ -9,11 +9,12 @@ use rayon::prelude::*;
 
 use crate::acc::HmmAccs;
 use crate::error::{Error, Result};
-use crate::exact::{ExactHmmStats, HmmAccumulator};
+use crate::exact::{ExactHmmStats, HmmAccumulator, Occupancies};
 use crate::model::Hmm;
 use crate::options::{HmmInit, HmmTrainOptions, TrainMode};
+use crate::scaled::Scaled;
 use crate::set::{HmmClass, HmmSet};
-use crate::stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
+use crate::stats::{estimate_hmm, HmmEstimateOptions};
 use crate::train::flat_start;
 
 /// Global mean and covariance (f64) of a class's frames.
@@ -172,23 +173,54 @@ pub fn init_hmms(data: &TrainingData, opts: &HmmTrainOptions) -> Result<HmmSet> 
     HmmSet::new(opts.clone(), out)
 }
 
-/// The statistics of one utterance under `hmm` (`None`: no path explains it).
-fn utterance_stats(
+/// Adds the statistics of one utterance under `hmm` to `acc`; false when no path explains it.
+/// Baum-Welch takes the scaled forward-backward ([`Scaled`]) unless it cannot be trusted for
+/// this utterance; Viterbi training and that case the log-domain algorithms.
+fn add_utterance(
+    acc: &mut HmmAccumulator,
+    work: &mut Scaled,
     hmm: &Hmm,
     feats: ArrayView2<'_, f32>,
     mode: TrainMode,
-) -> Result<Option<HmmStats>> {
-    let em = hmm.emissions(feats)?;
+    label: &str,
+) -> Result<bool> {
+    let what = |e: Error| Error::class(label, e);
+    if mode == TrainMode::BaumWelch && work.posteriors(hmm, feats).map_err(what)? {
+        let k = hmm.stacked.num_gauss();
+        let comp = ArrayView2::from_shape((feats.nrows(), k), &work.p[..feats.nrows() * k])
+            .map_err(|e| Error::class(label, e.to_string()))?;
+        let occ = Occupancies {
+            comp,
+            state_frames: &work.state_frames,
+            trans: &work.trans,
+            total: work.total,
+        };
+        acc.add_occupancies(hmm, feats, &occ, label)?;
+        return Ok(true);
+    }
+    let em = hmm.emissions(feats).map_err(what)?;
     let post = match mode {
         TrainMode::BaumWelch => hmm.posteriors(&em),
         TrainMode::Viterbi => hmm.viterbi_posteriors(&em),
     };
     let Some(post) = post else {
-        return Ok(None);
+        return Ok(false);
     };
-    let mut st = HmmStats::for_model(hmm);
-    st.add(hmm, feats, &post)?;
-    Ok(Some(st))
+    let state_frames: Vec<f64> = post
+        .state_occ
+        .columns()
+        .into_iter()
+        .map(|c| c.sum())
+        .collect();
+    let trans: Vec<f64> = post.trans_counts.iter().copied().collect();
+    let occ = Occupancies {
+        comp: post.comp_occ.view(),
+        state_frames: &state_frames,
+        trans: &trans,
+        total: post.total,
+    };
+    acc.add_occupancies(hmm, feats, &occ, label)?;
+    Ok(true)
 }
 
 /// Exact statistics of one class's utterances (one job of a pass for that class): per utterance
@@ -203,11 +235,11 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
         .par_iter()
         .with_min_len(4)
         .try_fold(
-            || HmmAccumulator::for_model(hmm),
-            |mut acc, u| -> Result<HmmAccumulator> {
-            match utterance_stats(hmm, u.feats.view(), mode).map_err(|e| Error::class(label, e))? {
-                Some(st) => acc.add(&st, label)?,
-                None => {
+            || (HmmAccumulator::for_model(hmm), Scaled::default()),
+            |(mut acc, mut work), u| -> Result<(HmmAccumulator, Scaled)> {
+            match add_utterance(&mut acc, &mut work, hmm, u.feats.view(), mode, label)? {
+                true => {}
+                false => {
                     log::warn!(
                         "class '{label}': utterance '{}' ({} frames) is shorter than the model's shortest path ({} frames): skipped",
                         u.id,
@@ -217,10 +249,10 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
                     acc.skip();
                 }
             }
-            Ok(acc)
+            Ok((acc, work))
             },
         )
-        .map(|acc| acc.and_then(|a| a.finish(label)))
+        .map(|acc| acc.and_then(|(a, _)| a.finish(label)))
         .try_reduce(zero, |mut a, b| {
             a.merge(&b, label)?;
             Ok(a)

@@ -532,34 +532,73 @@ impl ExactAccumulator {
     pub fn add(&mut self, st: &GmmStats) -> std::result::Result<(), String> {
         let (k, d) = (self.stats.num_gauss, self.stats.dim);
         check_shape(&self.stats, st)?;
-        let mut ok = true;
         let (occ, first) = (st.occupancy(), st.first());
         let second = match st.second() {
             SecondOrder::Diag(s) => s.as_slice(),
             SecondOrder::Full(s) => s.as_slice(),
         };
-        let (Some(occ), Some(first), Some(second)) = (occ.as_slice(), first.as_slice(), second)
+        let (Some(occupancy), Some(first), Some(second)) =
+            (occ.as_slice(), first.as_slice(), second)
         else {
             // Not in standard layout (statistics built by hand): value by value.
             let mut one = ExactStats::new(k, d, self.stats.covariance);
             one.add(st)?;
             return self.stats.merge(&one);
         };
+        self.add_slices(&StatSlices {
+            occupancy,
+            first,
+            second,
+            num_frames: st.num_frames(),
+            loglike: st.total_loglike(),
+        })
+    }
+
+    /// [`Self::add`] of statistics given as slices in [`GmmStats`]' standard layout (no
+    /// [`GmmStats`] to build per utterance): the same checks, messages and integers.
+    ///
+    /// ```
+    /// use cepstra_gmm::CovarianceType;
+    /// use cepstra_train::exact::StatSlices;
+    /// use cepstra_train::ExactAccumulator;
+    /// let mut acc = ExactAccumulator::new(1, 2, CovarianceType::Diag);
+    /// acc.add_slices(&StatSlices {
+    ///     occupancy: &[2.0],
+    ///     first: &[1.0, 3.0],
+    ///     second: &[0.5, 4.5],
+    ///     num_frames: 2.0,
+    ///     loglike: -3.0,
+    /// })?;
+    /// let st = acc.finish()?.to_stats().map_err(|e| e.to_string())?;
+    /// assert_eq!(st.first()[[0, 1]], 3.0);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn add_slices(&mut self, st: &StatSlices<'_>) -> std::result::Result<(), String> {
+        let (k, d) = (self.stats.num_gauss, self.stats.dim);
+        let cov = self.stats.covariance;
+        let block = s_block(cov, d);
+        if st.occupancy.len() != k || st.first.len() != k * d || st.second.len() != k * block {
+            return Err(format!(
+                "statistics of {} values ({} first-order, {} second-order) do not match the accumulator K={k} D={d}",
+                st.occupancy.len(),
+                st.first.len(),
+                st.second.len()
+            ));
+        }
+        let mut ok = true;
+        let (occ, first, second) = (st.occupancy, st.first, st.second);
         // A component none of whose frames had a posterior above 0 (occupancy exactly 0, and
         // then every statistic ±0: checked, not assumed) adds 0: it is skipped.
-        let block = s_block(self.stats.covariance, d);
-        let used: Vec<bool> = (0..k)
-            .map(|c| {
-                occ[c] != 0.0
-                    || first[c * d..(c + 1) * d].iter().any(|&v| v != 0.0)
-                    || second[c * block..(c + 1) * block].iter().any(|&v| v != 0.0)
-            })
-            .collect();
+        let used = |c: usize| {
+            occ[c] != 0.0
+                || first[c * d..(c + 1) * d].iter().any(|&v| v != 0.0)
+                || second[c * block..(c + 1) * block].iter().any(|&v| v != 0.0)
+        };
         let (o_first, o_second) = (k, k + k * d);
         let n = self.hi.len();
         let (hi, mid, lo) = (&mut self.hi, &mut self.mid, &mut self.lo);
         ok &= add_split(occ, hi, mid, lo);
-        for c in (0..k).filter(|&c| used[c]) {
+        for c in (0..k).filter(|&c| used(c)) {
             let at = o_first + c * d;
             ok &= add_split(
                 &first[c * d..(c + 1) * d],
@@ -567,24 +606,19 @@ impl ExactAccumulator {
                 &mut mid[at..],
                 &mut lo[at..],
             );
-        }
-        let s = second;
-        match st.covariance_type() {
-            CovarianceType::Diag => {
-                for c in (0..k).filter(|&c| used[c]) {
+            match cov {
+                CovarianceType::Diag => {
                     let at = o_second + c * d;
                     ok &= add_split(
-                        &s[c * d..(c + 1) * d],
+                        &second[c * d..(c + 1) * d],
                         &mut hi[at..],
                         &mut mid[at..],
                         &mut lo[at..],
                     );
                 }
-            }
-            CovarianceType::Full => {
-                let t = self.tri.len();
-                for c in (0..k).filter(|&c| used[c]) {
-                    let m = &s[c * d * d..(c + 1) * d * d];
+                CovarianceType::Full => {
+                    let t = self.tri.len();
+                    let m = &second[c * d * d..(c + 1) * d * d];
                     let mut pos = 0;
                     for i in 0..d {
                         self.tri[pos..pos + i + 1].copy_from_slice(&m[i * d..i * d + i + 1]);
@@ -596,17 +630,14 @@ impl ExactAccumulator {
             }
         }
         ok &= add_split(
-            &[st.num_frames(), st.total_loglike()],
+            &[st.num_frames, st.loglike],
             &mut hi[n - 2..],
             &mut mid[n - 2..],
             &mut lo[n - 2..],
         );
         if !ok {
             // The first value that does not convert, in ExactStats::add's order and words.
-            return Err(ExactStats::new(k, d, self.stats.covariance)
-                .add(st)
-                .err()
-                .unwrap_or_else(|| "a statistic does not convert".to_string()));
+            return Err(first_bad_value(st, k, d, cov));
         }
         self.stats.num_utts += 1;
         self.pending += 1;
@@ -658,6 +689,48 @@ impl ExactAccumulator {
         self.carry()?;
         Ok(self.stats)
     }
+}
+
+/// One utterance's statistics as slices in [`GmmStats`]' standard layout, for
+/// [`ExactAccumulator::add_slices`].
+#[derive(Debug, Clone, Copy)]
+pub struct StatSlices<'a> {
+    /// K occupancies.
+    pub occupancy: &'a [f64],
+    /// K×D first-order sums, row-major.
+    pub first: &'a [f64],
+    /// Second order: K×D (diagonal) or K×D×D (full; only each matrix's lower triangle is read).
+    pub second: &'a [f64],
+    /// The frame count.
+    pub num_frames: f64,
+    /// The log-likelihood.
+    pub loglike: f64,
+}
+
+/// The message of [`ExactStats::add`] for the first value of `st` that does not convert.
+fn first_bad_value(st: &StatSlices<'_>, k: usize, d: usize, cov: CovarianceType) -> String {
+    let second = match cov {
+        CovarianceType::Diag => {
+            Array2::from_shape_vec((k, d), st.second.to_vec()).map(SecondOrder::Diag)
+        }
+        CovarianceType::Full => {
+            Array3::from_shape_vec((k, d, d), st.second.to_vec()).map(SecondOrder::Full)
+        }
+    };
+    let parts = match (Array2::from_shape_vec((k, d), st.first.to_vec()), second) {
+        (Ok(first), Ok(second)) => GmmStats::from_parts(
+            Array1::from(st.occupancy.to_vec()),
+            first,
+            second,
+            st.num_frames,
+            st.loglike,
+        )
+        .ok(),
+        _ => None,
+    };
+    parts
+        .and_then(|g| ExactStats::new(k, d, cov).add(&g).err())
+        .unwrap_or_else(|| "a statistic does not convert".to_string())
 }
 
 /// Values per component of [`GmmStats`]' second order: D (diag) or D×D (full).

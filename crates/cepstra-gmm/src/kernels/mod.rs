@@ -199,6 +199,22 @@ impl VecMath {
     pub fn exp(self, v: &mut [f64]) {
         exp::exp_in_place(self.0, v)
     }
+    /// e^v of every value in place for v ≤ 0, to a few ulps, down to −708 (e^-708 ≈ 3.3e-308,
+    /// the smallest normal f64s); below that (or NaN): 0. For values that must survive far below
+    /// a frame's best, e.g. an HMM's scaled state likelihoods. The same bits on every set.
+    ///
+    /// ```
+    /// use cepstra_gmm::kernels::VecMath;
+    /// let mut v = [0.0, -40.0, -700.0, -709.0];
+    /// VecMath::best().exp_wide(&mut v);
+    /// assert_eq!(v[0], 1.0);
+    /// assert!((v[1] / (-40.0f64).exp() - 1.0).abs() < 1e-15);
+    /// assert!((v[2] / (-700.0f64).exp() - 1.0).abs() < 1e-15);
+    /// assert_eq!(v[3], 0.0);
+    /// ```
+    pub fn exp_wide(self, v: &mut [f64]) {
+        exp::exp_wide_in_place(self.0, v)
+    }
     /// ln v of every value in place, below 1 ulp of error, for positive normal finite values
     /// (other values give an unspecified result, never a panic).
     pub fn ln(self, v: &mut [f64]) {
