@@ -26,6 +26,17 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A per-class option (`--class-opts`, or a model set's per-class record) cannot be set per
+    /// class, is unknown, or has a bad value.
+    #[error("class '{class}': per-class option --{option}: {reason}")]
+    ClassOption {
+        /// The class label.
+        class: String,
+        /// The option (kebab-case; several joined by `,` when the value check cannot tell which).
+        option: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A model set file is malformed.
     #[error("{path}: not a valid HMM model set: {reason}")]
     ModelSetFormat {

@@ -116,7 +116,8 @@ fn spd_inverse(a: &Array2<f64>) -> Option<(Array2<f64>, f64)> {
 /// use ndarray::array;
 /// let g = |m: f64| Gmm::from(DiagGmm::new(array![1.0], array![[m, 0.0]], array![[1.0, 2.0]]).unwrap());
 /// let hmm = Hmm::left_to_right(vec![g(0.0), g(3.0)], Topology::Linear, 0.5, false)?;
-/// let class = HmmClass { label: "yes".into(), num_utts: 0, num_frames: 0, num_skipped: 0,
+/// let class = HmmClass { label: "yes".into(), overrides: Default::default(), num_utts: 0,
+///                        num_frames: 0, num_skipped: 0,
 ///                        loglikes: vec![], global_var: vec![1.0, 2.0], hmm };
 /// let set = HmmSet::new(HmmTrainOptions::default(), vec![class])?;
 /// let text = htk::write_mmf(&set)?;
@@ -407,7 +408,8 @@ fn show(t: Option<&Tok>) -> String {
 }
 
 /// Reads an MMF (one or several `~h` models, or one bare `<BEGINHMM>` model named after the
-/// file) into a model set with default options; `path` names the file in errors, which give
+/// file) into a model set with default options (the first model's states and Gaussians per
+/// state; a model shaped otherwise records its own as per-class options); `path` names the file in errors, which give
 /// the line. The classes' global variances (the reference of the relative variance floor if the
 /// set is trained further) are the occupancy-free average of their states' variances.
 pub fn read_mmf(bytes: &[u8], path: &str) -> Result<HmmSet> {
@@ -494,6 +496,7 @@ pub fn read_mmf(bytes: &[u8], path: &str) -> Result<HmmSet> {
         }
         classes.push(HmmClass {
             label,
+            overrides: Default::default(),
             num_utts: 0,
             num_frames: 0,
             num_skipped: 0,
@@ -510,6 +513,17 @@ pub fn read_mmf(bytes: &[u8], path: &str) -> Result<HmmSet> {
         allow_any_end: first.allow_any_end(),
         ..HmmTrainOptions::default()
     };
+    // Classes shaped unlike the first record their own states and Gaussians (per-class options,
+    // as --class-opts would have given them).
+    for c in &mut classes {
+        let (s, m) = (c.hmm.num_states(), c.hmm.state(0).num_gauss());
+        if s != options.num_states {
+            c.overrides.insert("num_states".into(), s.into());
+        }
+        if m != options.num_gauss {
+            c.overrides.insert("num_gauss".into(), m.into());
+        }
+    }
     HmmSet::new(options, classes).map_err(|e| Error::Mmf {
         path: path.to_string(),
         line: 1,

@@ -10,10 +10,12 @@
 //! [`HmmTrainOptions`]; [`init_hmms`] (flat start or HCompV-style global init) →
 //! [`accumulate`] (one job of a pass, `--mode viterbi|baum-welch`) → [`HmmAccs::merge`] →
 //! [`est_hmms`] (floors, mixing up on the `--mix-up-at` schedule); [`train_hmms`] runs the same
-//! functions in one process. Statistics are summed exactly ([`ExactHmmStats`], cepstra-train's
-//! fixed point), so any `--nj`, order and thread count give the same model bytes. Files: the
-//! model set [`HmmSet`] (JSON, [`set`]), statistics [`HmmAccs`] (binary, [`acc`]), HTK MMF text
-//! ([`htk`]), alignments as Kaldi int-vector tables ([`IntVector`], [`align`]).
+//! functions in one process. Per-class options (`--class-opts`, e.g. `--num-states` by word
+//! length): [`init_hmms_with`], [`train_hmms_with`], [`HmmTrainOptions::for_class`]. Statistics
+//! are summed exactly ([`ExactHmmStats`], cepstra-train's fixed point), so any `--nj`, order
+//! and thread count give the same model bytes. Files: the model set [`HmmSet`] (JSON, [`set`]),
+//! statistics [`HmmAccs`] (binary, [`acc`]), HTK MMF text ([`htk`]), alignments as Kaldi
+//! int-vector tables ([`IntVector`], [`align`]).
 //!
 //! ```
 //! use cepstra_gmm::{DiagGmm, Gmm};
@@ -54,13 +56,13 @@ pub use align::IntVector;
 pub use error::{Error, Result};
 pub use exact::ExactHmmStats;
 pub use model::{Hmm, Topology};
-pub use options::{HmmInit, HmmTrainOptions, ScoreMode, TrainMode};
+pub use options::{per_class_refusal, HmmInit, HmmTrainOptions, ScoreMode, TrainMode};
 pub use set::{is_hmm_set, HmmClass, HmmSet, HMMSET_FORMAT, HMMSET_VERSION};
 pub use stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
 pub use train::{equal_segments, flat_start};
 pub use trainer::{
-    accumulate, accumulate_class, align, durations_tsv, est_hmms, init_hmms, train_hmms,
-    UttAlignment,
+    accumulate, accumulate_class, align, durations_tsv, est_hmms, init_hmms, init_hmms_with,
+    train_hmms, train_hmms_with, UttAlignment,
 };
 
 #[cfg(test)]

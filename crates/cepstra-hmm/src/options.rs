@@ -3,6 +3,7 @@
 //! `est-hmms` re-estimates with the options `init-hmms` was given.
 
 use cepstra_gmm::{CovarianceType, EstimateOptions, FitOptions};
+use cepstra_train::Overrides;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -148,6 +149,31 @@ fn invalid(name: &str, value: impl std::fmt::Display, why: &str) -> Error {
     Error::InvalidOption(format!("--{name}={value}: {why}"))
 }
 
+/// Why option `name` (a field name of [`HmmTrainOptions`]) cannot differ between the classes of
+/// one model set, or `None` when it can be set per class (`--class-opts`): the passes
+/// (`num_iters`) and their statistics (`mode`) are shared by every class, and an HMM set holds
+/// one covariance kind (as an HTK MMF's `<DIAGC>`/`<FULLC>` does).
+///
+/// ```
+/// use cepstra_hmm::per_class_refusal;
+/// assert!(per_class_refusal("num_states").is_none() && per_class_refusal("num_gauss").is_none());
+/// assert!(per_class_refusal("num_iters").is_some());
+/// ```
+pub fn per_class_refusal(name: &str) -> Option<&'static str> {
+    match name {
+        "num_iters" => Some(
+            "every class is trained for the same passes; give --num-iters on the command line",
+        ),
+        "mode" => Some(
+            "a pass accumulates every class with one --mode; give it on the command line",
+        ),
+        "covariance" => Some(
+            "an HMM set holds one covariance kind (as an HTK MMF does); give --covariance on the command line",
+        ),
+        _ => None,
+    }
+}
+
 /// The most emitting states per word `--num-states` may ask for.
 pub const MAX_STATES: usize = 1000;
 /// The most training passes `--num-iters` may ask for.
@@ -162,6 +188,20 @@ impl HmmTrainOptions {
     /// assert!(matches!(o.validate(), Err(cepstra_hmm::Error::InvalidOption(_))));
     /// ```
     pub fn validate(&self) -> Result<()> {
+        self.validate_values()?;
+        if self.mix_up_at.len() >= self.num_gauss.max(2) {
+            return Err(invalid(
+                "mix-up-at",
+                format!("{:?}", self.mix_up_at),
+                "more mixing-up passes than Gaussians to add: give at most --num-gauss - 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every check of [`validate`](Self::validate) but the length of the mixing-up schedule,
+    /// which a class's own `num_gauss` may undercut (its targets ⌈M·k/n⌉ then repeat).
+    fn validate_values(&self) -> Result<()> {
         if self.num_states == 0 {
             return Err(invalid("num-states", 0, "must be at least 1"));
         }
@@ -211,14 +251,70 @@ impl HmmTrainOptions {
                 "passes must be increasing and start at 1",
             ));
         }
-        if self.mix_up_at.len() >= self.num_gauss.max(2) {
-            return Err(invalid(
-                "mix-up-at",
-                format!("{:?}", self.mix_up_at),
-                "more mixing-up passes than Gaussians to add: give at most --num-gauss - 1",
-            ));
-        }
         Ok(())
+    }
+
+    /// The options of class `class`: these options with its per-class `overrides` (option name
+    /// → JSON value, names as the fields of this struct, `-` read as `_`; `--class-opts`,
+    /// recorded per class in the model set). Refuses the options a pass shares by all classes
+    /// ([`per_class_refusal`]) and unknown names; checks the values as
+    /// [`validate`](Self::validate) does, except that a class's `num_gauss` may be smaller than
+    /// the mixing-up schedule is long (its targets ⌈M·k/n⌉ then repeat).
+    ///
+    /// ```
+    /// use cepstra_hmm::{Error, HmmTrainOptions};
+    /// let mut ov = cepstra_train::Overrides::new();
+    /// ov.insert("num_states".into(), 5.into());
+    /// ov.insert("num-gauss".into(), 2.into());
+    /// let o = HmmTrainOptions::default().for_class(&ov, "seven")?;
+    /// assert_eq!((o.num_states, o.num_gauss), (5, 2));
+    /// ov.insert("mode".into(), "viterbi".into());
+    /// let e = HmmTrainOptions::default().for_class(&ov, "seven").unwrap_err();
+    /// assert!(matches!(e, Error::ClassOption { ref class, ref option, .. } if class == "seven" && option == "mode"));
+    /// # Ok::<(), cepstra_hmm::Error>(())
+    /// ```
+    pub fn for_class(&self, overrides: &Overrides, class: &str) -> Result<HmmTrainOptions> {
+        if overrides.is_empty() {
+            return Ok(self.clone());
+        }
+        let err = |name: &str, reason: String| Error::ClassOption {
+            class: class.to_string(),
+            option: name.replace('_', "-"),
+            reason,
+        };
+        let mut v = serde_json::to_value(self)?;
+        let fields = v
+            .as_object_mut()
+            .ok_or_else(|| Error::InvalidOption("options are not a JSON object".into()))?;
+        for (name, value) in overrides {
+            let key = name.replace('-', "_");
+            if let Some(why) = per_class_refusal(&key) {
+                return Err(err(&key, format!("cannot be set per class: {why}")));
+            }
+            if !fields.contains_key(&key) {
+                return Err(err(
+                    &key,
+                    "is not an option of the HMM trainer (see `cepstra init-hmms --help`)".into(),
+                ));
+            }
+            fields.insert(key, value.clone());
+        }
+        let opts: HmmTrainOptions = serde_json::from_value(v).map_err(|e| {
+            let names: Vec<String> = overrides.keys().map(|k| k.replace('_', "-")).collect();
+            err(&names.join(","), format!("bad value ({e})"))
+        })?;
+        opts.validate_values().map_err(|e| match e {
+            // "--name=value: why"
+            Error::InvalidOption(s) => {
+                let name = s
+                    .strip_prefix("--")
+                    .and_then(|r| r.split_once('='))
+                    .map_or("", |(n, _)| n);
+                err(name, s.clone())
+            }
+            e => e,
+        })?;
+        Ok(opts)
     }
 
     /// Gaussians per state of the initial model: 1 when mixing up on a schedule, else

@@ -11,7 +11,9 @@
 //!   "dim": D,
 //!   "frontend": null | {<cepstra_feat::FrontEndOptions, as in the GMM model set v2>},
 //!   "classes": [                           C-locale (byte) order of the labels, one line each
-//!     {"label": "1", "num_utts": 30, "num_frames": 1712, "num_skipped": 0,
+//!     {"label": "1",
+//!      "overrides": {"num_states": 5},    per-class options (--class-opts); left out if none
+//!      "num_utts": 30, "num_frames": 1712, "num_skipped": 0,
 //!      "loglikes": [-70.1, ...],           average log-likelihood per frame before each update
 //!      "global_var": [D],                  the class's global variance (relative floor)
 //!      "allow_any_end": false,
@@ -22,12 +24,16 @@
 //! }
 //! ```
 //!
+//! A class's options are `"options"` with its `"overrides"` ([`HmmSet::class_options`]);
+//! sets written before per-class options existed have no `"overrides"` and read as having none.
+//!
 //! Writing is deterministic (same set, same bytes) and atomic; numbers are written with the
 //! shortest representation that reads back to the same f64.
 
 use std::path::Path;
 
 use cepstra_feat::FrontEndOptions;
+use cepstra_train::Overrides;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +51,9 @@ pub const HMMSET_VERSION: u32 = 1;
 pub struct HmmClass {
     /// The class label (as in the `text` file).
     pub label: String,
+    /// This class's options that differ from the set's (`--class-opts`: option name → value,
+    /// as [`HmmTrainOptions::for_class`] takes them); empty for most classes.
+    pub overrides: Overrides,
     /// Training utterances.
     pub num_utts: usize,
     /// Training frames.
@@ -59,6 +68,29 @@ pub struct HmmClass {
     pub hmm: Hmm,
 }
 
+impl HmmClass {
+    /// The class's own options as command-line options, e.g. `--num-gauss=2 --num-states=5`
+    /// (empty when it has none).
+    pub fn describe_overrides(&self) -> String {
+        self.overrides
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    v => v.to_string(),
+                };
+                format!("--{}={v}", k.replace('_', "-"))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// A model set of HMMs, one per class (see the [module docs](self)).
 ///
 /// ```
@@ -67,7 +99,8 @@ pub struct HmmClass {
 /// use ndarray::array;
 /// let g = |m: f64| Gmm::from(DiagGmm::new(array![1.0], array![[m]], array![[1.0]]).unwrap());
 /// let hmm = Hmm::left_to_right(vec![g(0.0), g(3.0)], Topology::Linear, 0.5, false)?;
-/// let class = HmmClass { label: "yes".into(), num_utts: 0, num_frames: 0, num_skipped: 0,
+/// let class = HmmClass { label: "yes".into(), overrides: Default::default(), num_utts: 0,
+///                        num_frames: 0, num_skipped: 0,
 ///                        loglikes: vec![], global_var: vec![1.0], hmm };
 /// let set = HmmSet::new(HmmTrainOptions::default(), vec![class])?;
 /// let bytes = set.to_bytes()?;
@@ -89,6 +122,8 @@ pub struct HmmSet {
 #[derive(Serialize, Deserialize)]
 struct ClassJson<M> {
     label: String,
+    #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    overrides: Overrides,
     num_utts: usize,
     num_frames: usize,
     #[serde(default)]
@@ -148,6 +183,9 @@ impl HmmSet {
         };
         self.options.validate()?;
         for c in &self.classes {
+            self.options
+                .for_class(&c.overrides, &c.label)
+                .map_err(|e| bad(e.to_string()))?;
             if c.global_var.len() != c.hmm.dim() {
                 return Err(bad(format!(
                     "class '{}' has dimension {} but a global variance of {}",
@@ -195,6 +233,16 @@ impl HmmSet {
             dim,
             declared,
         )?)
+    }
+
+    /// The options of class `i`: the set's options with the class's overrides (checked when the
+    /// set was made or read).
+    ///
+    /// # Panics
+    /// If `i` is not a class index.
+    pub fn class_options(&self, i: usize) -> Result<HmmTrainOptions> {
+        let c = &self.classes[i];
+        self.options.for_class(&c.overrides, &c.label)
     }
 
     /// The class labels, in order.
@@ -248,6 +296,7 @@ impl HmmSet {
                 .collect::<Result<Vec<serde_json::Value>>>()?;
             let cj = ClassJson {
                 label: c.label.clone(),
+                overrides: c.overrides.clone(),
                 num_utts: c.num_utts,
                 num_frames: c.num_frames,
                 num_skipped: c.num_skipped,
@@ -315,6 +364,7 @@ impl HmmSet {
                 .map_err(|e| bad(format!("class '{}': {e}", c.label)))?;
             classes.push(HmmClass {
                 label: c.label,
+                overrides: c.overrides,
                 num_utts: c.num_utts,
                 num_frames: c.num_frames,
                 num_skipped: c.num_skipped,
@@ -364,8 +414,8 @@ impl HmmSet {
     }
 
     /// A human-readable summary (`hmm-info`): the options, one line per class (label, states,
-    /// Gaussians per state, utterances, frames, the last log-likelihood per frame) and the
-    /// recorded front-end.
+    /// Gaussians per state, utterances, frames, the last log-likelihood per frame, the class's
+    /// own options or `-`) and the recorded front-end.
     pub fn info(&self) -> String {
         let o = &self.options;
         let mut s = format!(
@@ -384,13 +434,13 @@ impl HmmSet {
                 .as_ref()
                 .map_or("not recorded".to_string(), |f| f.describe())
         ));
-        s.push_str("class\tstates\tgauss-per-state\tmin-frames\tutterances\tframes\tskipped\tfinal-loglike-per-frame\n");
+        s.push_str("class\tstates\tgauss-per-state\tmin-frames\tutterances\tframes\tskipped\tfinal-loglike-per-frame\tclass-options\n");
         for c in &self.classes {
             let g: Vec<String> = (0..c.hmm.num_states())
                 .map(|j| c.hmm.state(j).num_gauss().to_string())
                 .collect();
             s.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                 c.label,
                 c.hmm.num_states(),
                 g.join(","),
@@ -400,7 +450,11 @@ impl HmmSet {
                 c.num_skipped,
                 c.loglikes
                     .last()
-                    .map_or("-".to_string(), |v| format!("{v:.4}"))
+                    .map_or("-".to_string(), |v| format!("{v:.4}")),
+                match c.describe_overrides() {
+                    d if d.is_empty() => "-".to_string(),
+                    d => d,
+                }
             ));
         }
         s

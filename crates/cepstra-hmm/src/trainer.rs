@@ -3,7 +3,7 @@
 //! `est-hmms`) and `train-hmms` call the very same functions, so they write the same bytes.
 
 use cepstra_gmm::{split, CovarianceType, Gmm};
-use cepstra_train::{ClassData, TrainingData};
+use cepstra_train::{ClassData, ClassOverrides, Overrides, TrainingData};
 use ndarray::{Array1, Array2, Array3, ArrayView2};
 use rayon::prelude::*;
 
@@ -63,10 +63,15 @@ fn floor_class_vars(hmm: Hmm, global_var: &[f64], opts: &HmmTrainOptions) -> Res
     Hmm::new(states, hmm.trans().clone(), hmm.allow_any_end())
 }
 
-/// The initial HMM of one class (see [`HmmInit`]); returns it and the ids of the utterances
-/// skipped as too short.
-fn init_class(class: &ClassData, opts: &HmmTrainOptions) -> Result<(HmmClass, Vec<String>)> {
+/// The initial HMM of one class (see [`HmmInit`]) under the set's options `set_opts` with the
+/// class's `overrides`; returns it and the ids of the utterances skipped as too short.
+fn init_class(
+    class: &ClassData,
+    set_opts: &HmmTrainOptions,
+    overrides: &Overrides,
+) -> Result<(HmmClass, Vec<String>)> {
     let label = class.label.as_str();
+    let opts = &set_opts.for_class(overrides, label)?;
     let (mean, cov, _) = global_stats(class);
     let global_var: Vec<f64> = cov.diag().to_vec();
     let views: Vec<(String, ArrayView2<'_, f32>)> = class
@@ -139,6 +144,11 @@ fn init_class(class: &ClassData, opts: &HmmTrainOptions) -> Result<(HmmClass, Ve
     Ok((
         HmmClass {
             label: label.to_string(),
+            // Recorded under the field names (`num_states`), however they were spelt.
+            overrides: overrides
+                .iter()
+                .map(|(k, v)| (k.replace('-', "_"), v.clone()))
+                .collect(),
             num_utts: used.len(),
             num_frames: used.iter().map(|u| u.feats.nrows()).sum(),
             num_skipped: skipped.len(),
@@ -153,11 +163,49 @@ fn init_class(class: &ClassData, opts: &HmmTrainOptions) -> Result<(HmmClass, Ve
 /// The initial model set: one HMM per class of `data` (see [`HmmInit`]). Utterances too short
 /// for the model's path are skipped with a warning naming them.
 pub fn init_hmms(data: &TrainingData, opts: &HmmTrainOptions) -> Result<HmmSet> {
+    init_hmms_with(data, opts, &ClassOverrides::new())
+}
+
+/// [`init_hmms`] with per-class options (`--class-opts`): class label → option overrides (see
+/// [`HmmTrainOptions::for_class`]), recorded in each class's record so that the passes
+/// ([`est_hmms`]: the mixing-up targets) use them. A label with overrides but no training data
+/// is warned about, as the GMM class trainer does.
+///
+/// ```
+/// use cepstra_hmm::{init_hmms_with, HmmTrainOptions};
+/// use cepstra_train::{ClassOverrides, TrainingData};
+/// use ndarray::Array2;
+/// let utt = |u: usize| {
+///     Array2::from_shape_fn((24, 1), |(t, _)| (t / 4 + u % 2) as f32 + (t % 3) as f32 / 7.0)
+/// };
+/// let feats: Vec<_> = (0..6).map(|u| (format!("u{u}"), utt(u))).collect();
+/// let text: Vec<_> = (0..6).map(|u| (format!("u{u}"), format!("w{}", u % 2))).collect();
+/// let data = TrainingData::new(feats, &text)?;
+/// let mut ov = ClassOverrides::new();
+/// ov.insert("w1".into(), [("num_states".to_string(), 5.into())].into());
+/// let opts = HmmTrainOptions { num_states: 3, num_gauss: 1, ..Default::default() };
+/// let set = init_hmms_with(&data, &opts, &ov)?;
+/// assert_eq!(set.classes[0].hmm.num_states(), 3);
+/// assert_eq!(set.classes[1].hmm.num_states(), 5);
+/// assert_eq!(set.class_options(1)?.num_states, 5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn init_hmms_with(
+    data: &TrainingData,
+    opts: &HmmTrainOptions,
+    overrides: &ClassOverrides,
+) -> Result<HmmSet> {
     opts.validate()?;
+    for label in overrides.keys() {
+        if !data.classes().iter().any(|c| &c.label == label) {
+            log::warn!("per-class options given for class '{label}', which has no training data");
+        }
+    }
+    let none = Overrides::new();
     let classes = data
         .classes()
         .par_iter()
-        .map(|c| init_class(c, opts))
+        .map(|c| init_class(c, opts, overrides.get(&c.label).unwrap_or(&none)))
         .collect::<Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(classes.len());
     for (c, skipped) in classes {
@@ -289,9 +337,7 @@ pub fn accumulate(set: &HmmSet, data: &TrainingData, mode: TrainMode) -> Result<
 /// this pass. A class without statistics keeps its model (warned); a state without frames keeps
 /// its parameters (warned, naming class and state).
 pub fn est_hmms(set: &HmmSet, accs: &HmmAccs, mix_up: Option<usize>) -> Result<HmmSet> {
-    let opts = &set.options;
     let pass = set.iteration + 1;
-    let target = mix_up.or_else(|| opts.mix_up_target(pass)).unwrap_or(0);
     if accs.classes.len() != set.classes.len() {
         return Err(Error::InvalidModel(format!(
             "statistics of {} classes for a model set of {}",
@@ -305,6 +351,9 @@ pub fn est_hmms(set: &HmmSet, accs: &HmmAccs, mix_up: Option<usize>) -> Result<H
         .zip(&accs.classes)
         .map(|(c, a)| -> Result<HmmClass> {
             let label = c.label.as_str();
+            // The class's own options: its Gaussians per state set its mixing-up targets.
+            let opts = &set.options.for_class(&c.overrides, label)?;
+            let target = mix_up.or_else(|| opts.mix_up_target(pass)).unwrap_or(0);
             if a.label != c.label {
                 return Err(Error::class(
                     label,
@@ -385,7 +434,17 @@ pub fn est_hmms(set: &HmmSet, accs: &HmmAccs, mix_up: Option<usize>) -> Result<H
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn train_hmms(data: &TrainingData, opts: &HmmTrainOptions) -> Result<HmmSet> {
-    let mut set = init_hmms(data, opts)?;
+    train_hmms_with(data, opts, &ClassOverrides::new())
+}
+
+/// [`train_hmms`] with per-class options (see [`init_hmms_with`]): the same bytes as
+/// [`init_hmms_with`] followed by the passes of [`accumulate`] and [`est_hmms`].
+pub fn train_hmms_with(
+    data: &TrainingData,
+    opts: &HmmTrainOptions,
+    overrides: &ClassOverrides,
+) -> Result<HmmSet> {
+    let mut set = init_hmms_with(data, opts, overrides)?;
     for _ in 0..opts.num_iters {
         let accs = accumulate(&set, data, opts.mode)?;
         set = est_hmms(&set, &accs, None)?;

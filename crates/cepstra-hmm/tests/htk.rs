@@ -79,6 +79,7 @@ fn full_covariance_as_upper_triangle_of_the_inverse() {
     let hmm = Hmm::left_to_right(vec![g], Topology::Linear, 0.5, false).unwrap();
     let class = HmmClass {
         label: "one".into(),
+        overrides: Default::default(),
         num_utts: 0,
         num_frames: 0,
         num_skipped: 0,

@@ -1,15 +1,15 @@
 //! The HMM trainer: exact sums (any split, order and thread count give the same bytes), the
 //! all-in-one trainer = the job path, acc and model-set files, floors, mixing up, too-short
-//! utterances, alignment.
+//! utterances, alignment, per-class options.
 
 // unwrap in tests: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
 use cepstra_hmm::{
-    accumulate, align, durations_tsv, est_hmms, init_hmms, train_hmms, HmmAccs, HmmInit, HmmSet,
-    HmmTrainOptions, Topology, TrainMode,
+    accumulate, align, durations_tsv, est_hmms, init_hmms, init_hmms_with, train_hmms,
+    train_hmms_with, Error, HmmAccs, HmmInit, HmmSet, HmmTrainOptions, Topology, TrainMode,
 };
-use cepstra_train::TrainingData;
+use cepstra_train::{ClassOverrides, Overrides, TrainingData};
 use ndarray::Array2;
 
 /// Deterministic pseudo-random numbers in [-0.5, 0.5).
@@ -415,4 +415,162 @@ fn autotraits() {
     check::<HmmAccs>();
     check::<HmmTrainOptions>();
     check::<cepstra_hmm::Error>();
+}
+
+/// Overrides from `(name, value)` pairs.
+fn ov(pairs: &[(&str, serde_json::Value)]) -> Overrides {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// Gaussians of each state of class `i`.
+fn shape(set: &HmmSet, i: usize) -> Vec<usize> {
+    let h = &set.classes[i].hmm;
+    (0..h.num_states())
+        .map(|j| h.state(j).num_gauss())
+        .collect()
+}
+
+#[test]
+fn per_class_states_and_gaussians_shape_each_class_and_match_the_job_path() {
+    let (feats, text) = corpus(6, false);
+    let all = data_of(&feats, &text, |_| true);
+    // Global S4 M2, mixed up after pass 2; w0 S2 M1, w2 S6 M3 (mixed up 1 → 3 at pass 2).
+    let mut per_class = ClassOverrides::new();
+    per_class.insert(
+        "w0".into(),
+        ov(&[("num_states", 2.into()), ("num_gauss", 1.into())]),
+    );
+    per_class.insert(
+        "w2".into(),
+        ov(&[("num-states", 6.into()), ("num_gauss", 3.into())]),
+    );
+    for mode in [TrainMode::BaumWelch, TrainMode::Viterbi] {
+        let o = opts(mode);
+        let reference = train_hmms_with(&all, &o, &per_class).unwrap();
+        assert_eq!(shape(&reference, 0), [1, 1], "{mode:?}");
+        assert_eq!(shape(&reference, 1), [2; 4], "{mode:?}");
+        assert_eq!(
+            shape(&reference, 2),
+            [3; 6],
+            "{mode:?}: w2's own M is the target"
+        );
+        let reference = reference.to_bytes().unwrap();
+        // The job path (through the files) gives the same bytes.
+        let mut set = init_hmms_with(&all, &o, &per_class).unwrap();
+        assert_eq!(
+            shape(&set, 2),
+            [1; 6],
+            "the schedule starts at one Gaussian"
+        );
+        for pass in 1..=o.num_iters {
+            set = HmmSet::from_bytes(&set.to_bytes().unwrap(), "set").unwrap();
+            let accs = job_accs(&set, &feats, &text, 2, false, mode);
+            set = est_hmms(&set, &accs, None).unwrap();
+            if pass == 1 {
+                assert_eq!(shape(&set, 2), [1; 6], "no mixing up before pass 2");
+            }
+        }
+        assert!(
+            set.to_bytes().unwrap() == reference,
+            "{mode:?}: job path differs"
+        );
+    }
+    // Recorded per class; a class without overrides has no "overrides" (the record as before).
+    let set = init_hmms_with(&all, &opts(TrainMode::BaumWelch), &per_class).unwrap();
+    let text = String::from_utf8(set.to_bytes().unwrap()).unwrap();
+    assert!(
+        text.contains(r#"{"label":"w2","overrides":{"num_gauss":3,"num_states":6},"num_utts":"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"{"label":"w1","num_utts":"#), "{text}");
+    assert_eq!(set.class_options(2).unwrap().num_states, 6);
+    assert_eq!(set.class_options(1).unwrap().num_states, 4);
+    assert_eq!(
+        set.classes[2].describe_overrides(),
+        "--num-gauss=3 --num-states=6"
+    );
+    let info = set.info();
+    assert!(info.contains("\nw2\t6\t1,1,1,1,1,1\t"), "{info}");
+    assert!(info.ends_with("\t--num-gauss=3 --num-states=6\n"), "{info}");
+    // A set written before per-class options (no "overrides") reads as having none.
+    let old = text
+        .replace(r#""overrides":{"num_gauss":3,"num_states":6},"#, "")
+        .replace(r#""overrides":{"num_gauss":1,"num_states":2},"#, "");
+    assert!(!old.contains("overrides"));
+    let back = HmmSet::from_bytes(old.as_bytes(), "old.json").unwrap();
+    assert!(back.classes.iter().all(|c| c.overrides.is_empty()));
+    assert_eq!(back.class_options(2).unwrap().num_gauss, 2);
+    // A recorded override no class may have: an error naming the file, class and option.
+    let bad = text.replace(r#""num_gauss":3,"num_states":6"#, r#""mode":"viterbi""#);
+    let e = HmmSet::from_bytes(bad.as_bytes(), "bad.json").unwrap_err();
+    assert!(matches!(e, Error::ModelSetFormat { .. }), "{e}");
+    let e = e.to_string();
+    assert!(
+        e.contains("bad.json") && e.contains("class 'w2'") && e.contains("--mode"),
+        "{e}"
+    );
+    // Options for a label without data: warned, as the GMM class trainer does.
+    let mut extra = per_class.clone();
+    extra.insert("nope".into(), ov(&[("num_states", 3.into())]));
+    let with_extra = init_hmms_with(&all, &opts(TrainMode::BaumWelch), &extra).unwrap();
+    assert_eq!(with_extra.to_bytes().unwrap(), text.as_bytes());
+}
+
+#[test]
+fn per_class_options_that_make_no_sense_or_are_bad_are_errors() {
+    let base = opts(TrainMode::BaumWelch);
+    let err = |pairs: &[(&str, serde_json::Value)]| base.for_class(&ov(pairs), "w1").unwrap_err();
+    for (name, value) in [
+        ("num_iters", serde_json::json!(3)),
+        ("mode", serde_json::json!("viterbi")),
+        ("covariance", serde_json::json!("full")),
+    ] {
+        let e = err(&[(name, value)]);
+        let kebab = name.replace('_', "-");
+        assert!(
+            matches!(&e, Error::ClassOption { class, option, reason }
+                if class == "w1" && *option == kebab && reason.contains("cannot be set per class")),
+            "{e}"
+        );
+    }
+    let e = err(&[("num_gaus", 3.into())]);
+    assert!(
+        matches!(&e, Error::ClassOption { option, .. } if option == "num-gaus"),
+        "{e}"
+    );
+    let e = err(&[("num_states", 0.into())]);
+    assert!(
+        matches!(&e, Error::ClassOption { option, .. } if option == "num-states"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("must be at least 1"), "{e}");
+    let e = err(&[("num_states", "many".into())]);
+    assert!(matches!(&e, Error::ClassOption { .. }), "{e}");
+    // A class may have fewer Gaussians than the schedule has steps: its targets repeat.
+    let o = HmmTrainOptions {
+        num_gauss: 4,
+        mix_up_at: vec![2, 4, 6],
+        ..base.clone()
+    };
+    let one = o.for_class(&ov(&[("num_gauss", 1.into())]), "w1").unwrap();
+    assert_eq!(
+        (one.mix_up_target(2), one.mix_up_target(6)),
+        (Some(1), Some(1))
+    );
+    assert!(matches!(
+        HmmTrainOptions { num_gauss: 1, ..o }.validate(),
+        Err(Error::InvalidOption(_))
+    ));
+    // In the trainer: the class is named.
+    let (feats, text) = corpus(2, false);
+    let all = data_of(&feats, &text, |_| true);
+    let mut per_class = ClassOverrides::new();
+    per_class.insert("w0".into(), ov(&[("mode", "viterbi".into())]));
+    assert!(matches!(
+        init_hmms_with(&all, &base, &per_class),
+        Err(Error::ClassOption { class, .. }) if class == "w0"
+    ));
 }
