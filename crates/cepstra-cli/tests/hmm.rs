@@ -1,6 +1,6 @@
 //! The HMM trainer and scorer from the command line: train-hmms = init-hmms + acc-hmms (jobs) +
 //! est-hmms bytes, align-hmms tables, hmm-info, hmm-copy --format=htk|json, classify with an
-//! HMM set or MMF (--score viterbi|forward), bad inputs.
+//! HMM set or MMF (--score viterbi|forward), per-class options (--class-opts), bad inputs.
 
 // Helpers outside #[test] functions may unwrap too: a panic is the failure report we want.
 #![allow(clippy::unwrap_used)]
@@ -323,4 +323,194 @@ fn bad_inputs_fail_clearly_and_write_nothing() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// init-hmms (+ acc-hmms in 2 jobs + est-hmms) with `extra` options: the final model set's bytes.
+fn job_path(p: &Path, extra: &[&str]) -> Vec<u8> {
+    split(p, 2);
+    let mut args = vec!["init-hmms"];
+    args.extend(OPTS);
+    args.extend(extra);
+    args.extend(["ark:train.ark", "train.text", "0.mdl"]);
+    ok(p, &args);
+    for x in 0..3 {
+        let mut est = vec!["est-hmms".to_string(), format!("{x}.mdl")];
+        for job in 1..=2 {
+            let acc = format!("{x}.{job}.acc");
+            ok(
+                p,
+                &[
+                    "acc-hmms",
+                    &format!("{x}.mdl"),
+                    &format!("ark:split2.{job}.ark"),
+                    &format!("split2.{job}.text"),
+                    &acc,
+                ],
+            );
+            est.push(acc);
+        }
+        est.push(format!("{}.mdl", x + 1));
+        let est: Vec<&str> = est.iter().map(String::as_str).collect();
+        ok(p, &est);
+    }
+    std::fs::read(p.join("3.mdl")).unwrap()
+}
+
+#[test]
+fn class_opts_set_states_and_gaussians_per_class() {
+    let d = setup();
+    let p = d.path();
+    // Global S3 M2 mixed up after pass 2; "one" S2 M1, "three" S5 M3 (by word length).
+    std::fs::write(
+        p.join("class.opts"),
+        "# states by word length\none --num-states=2 --num-gauss=1\n\n\
+         three --num_states=5 --num-gauss=3   # a longer word\n",
+    )
+    .unwrap();
+    let mut args = vec!["train-hmms", "--class-opts=class.opts"];
+    args.extend(OPTS);
+    args.extend(["ark:train.ark", "train.text", "all.mdl"]);
+    ok(p, &args);
+    let all = std::fs::read(p.join("all.mdl")).unwrap();
+    assert!(
+        job_path(p, &["--class-opts=class.opts"]) == all,
+        "init-hmms + acc-hmms + est-hmms with --class-opts: not the bytes of train-hmms"
+    );
+    // The shapes, and the options recorded per class (none for "two").
+    let v: serde_json::Value = serde_json::from_slice(&all).unwrap();
+    let states = |i: usize| -> Vec<u64> {
+        v["classes"][i]["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["num_gauss"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(v["classes"][0]["label"], "one");
+    assert_eq!(states(0), [1, 1]);
+    assert_eq!(states(1), [3; 5], "three: mixed up to its own 3 Gaussians");
+    assert_eq!(states(2), [2; 3]);
+    assert_eq!(v["classes"][1]["overrides"]["num_states"], 5);
+    assert_eq!(v["classes"][1]["overrides"]["num_gauss"], 3);
+    assert!(v["classes"][2].get("overrides").is_none());
+    let info = String::from_utf8(run(p, &["hmm-info", "all.mdl"]).stdout).unwrap();
+    let line = |label: &str| {
+        let start = format!("{label}\t");
+        info.lines()
+            .find(|l| l.starts_with(&start))
+            .unwrap()
+            .to_string()
+    };
+    let three = line("three");
+    assert!(three.starts_with("three\t5\t3,3,3,3,3\t5\t"), "{info}");
+    assert!(three.ends_with("\t--num-gauss=3 --num-states=5"), "{info}");
+    assert!(line("one").starts_with("one\t2\t1,1\t2\t"), "{info}");
+    assert!(line("two").starts_with("two\t3\t2,2,2\t") && line("two").ends_with("\t-"));
+    // classify scores the set (every class, every test utterance right); so does the MMF.
+    let reference = std::fs::read_to_string(p.join("test.text")).unwrap();
+    ok(
+        p,
+        &[
+            "classify",
+            "all.mdl",
+            "ark:test.ark",
+            "scores.tsv",
+            "hyp.txt",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("hyp.txt")).unwrap(),
+        reference
+    );
+    let scores = std::fs::read_to_string(p.join("scores.tsv")).unwrap();
+    assert_eq!(scores.lines().count(), 16);
+    for line in scores.lines().skip(1) {
+        let f: Vec<f64> = line
+            .split('\t')
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        assert!(f.len() == 3 && f.iter().all(|x| x.is_finite()), "{line}");
+    }
+    ok(p, &["hmm-copy", "--format=htk", "all.mdl", "hmmdefs"]);
+    let mmf = std::fs::read_to_string(p.join("hmmdefs")).unwrap();
+    assert!(
+        mmf.contains("~h \"one\"\n<BEGINHMM>\n<NUMSTATES> 4\n"),
+        "{mmf}"
+    );
+    assert!(mmf.contains("~h \"three\"\n<BEGINHMM>\n<NUMSTATES> 7\n"));
+    ok(
+        p,
+        &[
+            "classify",
+            "hmmdefs",
+            "ark:test.ark",
+            "scores2.tsv",
+            "hyp2.txt",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.join("hyp2.txt")).unwrap(),
+        reference
+    );
+    let info = String::from_utf8(run(p, &["hmm-info", "hmmdefs"]).stdout).unwrap();
+    assert!(info.contains("\nthree\t5\t3,3,3,3,3\t"), "{info}");
+
+    // A label without training data: a warning naming it (as train-classes), the same model.
+    std::fs::write(
+        p.join("extra.opts"),
+        "one --num-states=2 --num-gauss=1\nthree --num-states=5 --num-gauss=3\nfour --num-states=2\n",
+    )
+    .unwrap();
+    let mut args = vec!["train-hmms", "--class-opts=extra.opts"];
+    args.extend(OPTS);
+    args.extend(["ark:train.ark", "train.text", "extra.mdl"]);
+    let out = run(p, &args);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("class 'four', which has no training data")
+    );
+    assert!(std::fs::read(p.join("extra.mdl")).unwrap() == all);
+}
+
+#[test]
+fn bad_class_opts_name_the_file_line_and_option() {
+    let d = setup();
+    let p = d.path();
+    for (i, (line, want)) in [
+        ("two --mode=viterbi", "--mode: cannot be set per class"),
+        ("two --num-iters=5", "--num-iters: cannot be set per class"),
+        (
+            "two --covariance=full",
+            "--covariance: cannot be set per class",
+        ),
+        ("two --num-states=0", "--num-states=0: must be at least 1"),
+        ("two --no-such-option=3", "--no-such-option"),
+        ("two", "no options after the label 'two'"),
+        (
+            "one --num-gauss=1\none --num-gauss=2",
+            "class 'one' appears twice",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = format!("bad{i}.opts");
+        std::fs::write(p.join(&file), format!("# comment\n\n{line}\n")).unwrap();
+        let line_no = if line.contains('\n') { 4 } else { 3 };
+        for cmd in ["init-hmms", "train-hmms"] {
+            let opt = format!("--class-opts={file}");
+            let mut args = vec![cmd, opt.as_str()];
+            args.extend(OPTS);
+            args.extend(["ark:train.ark", "train.text", "x.mdl"]);
+            let out = run(p, &args);
+            assert_eq!(out.status.code(), Some(1), "{cmd} {line}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(&format!("{file}:{line_no}: ")) && err.contains(want),
+                "{cmd} {line}: {err}"
+            );
+            assert!(!p.join("x.mdl").exists());
+        }
+    }
 }

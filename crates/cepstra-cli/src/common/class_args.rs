@@ -218,6 +218,25 @@ pub fn explicit_overrides(m: &ArgMatches, values: &serde_json::Value) -> Overrid
 /// lines ignored; options are those of the GMM engine (e.g. --num-gauss, --covariance,
 /// --reg-covar).
 pub fn read_class_opts(path: &str) -> Result<ClassOverrides> {
+    read_class_opts_of(
+        path,
+        |o: &FitOptions| serde_json::to_value(o),
+        |_, _| Ok(()),
+    )
+}
+
+/// Reads a `--class-opts` file (format of [`read_class_opts`]) whose options are those of the
+/// options struct `T` (its clap long options; the values recorded under its serde field names,
+/// which `to_json` gives). `check(label, overrides)` may refuse a line's options; its message is
+/// prefixed with the file and line, as clap's parse errors are.
+pub fn read_class_opts_of<T>(
+    path: &str,
+    to_json: impl Fn(&T) -> serde_json::Result<serde_json::Value>,
+    check: impl Fn(&str, &Overrides) -> std::result::Result<(), String>,
+) -> Result<ClassOverrides>
+where
+    T: clap::Args + FromArgMatches,
+{
     let text = std::fs::read_to_string(Path::new(path))
         .with_context(|| format!("reading --class-opts file {path}"))?;
     let mut out = ClassOverrides::new();
@@ -237,15 +256,14 @@ pub fn read_class_opts(path: &str) -> Result<ClassOverrides> {
         if args.is_empty() {
             bail!("{path}:{}: no options after the label '{label}'", i + 1);
         }
-        let cmd = <FitOptions as clap::Args>::augment_args(
-            clap::Command::new("class-opts").no_binary_name(true),
-        );
+        let cmd = T::augment_args(clap::Command::new("class-opts").no_binary_name(true));
         let m = cmd
             .try_get_matches_from(&args)
             .map_err(|e| anyhow::anyhow!("{path}:{}: {}", i + 1, e.render().to_string().trim()))?;
-        let fit = FitOptions::from_arg_matches(&m)
-            .map_err(|e| anyhow::anyhow!("{path}:{}: {e}", i + 1))?;
-        let ov = explicit_overrides(&m, &serde_json::to_value(&fit)?);
+        let parsed =
+            T::from_arg_matches(&m).map_err(|e| anyhow::anyhow!("{path}:{}: {e}", i + 1))?;
+        let ov = explicit_overrides(&m, &to_json(&parsed)?);
+        check(&label, &ov).map_err(|e| anyhow::anyhow!("{path}:{}: {e}", i + 1))?;
         if out.insert(label.clone(), ov).is_some() {
             bail!("{path}:{}: class '{label}' appears twice", i + 1);
         }
