@@ -5,7 +5,8 @@
 # (--mode viterbi: the best path under the current models; baum-welch: forward-backward), and the
 # Gaussians per state grow from 1 to --num-gauss on the passes of --mix-up-at (HTK's HHEd MU, Kaldi's
 # gmm-est --mix-up).  --nj 1 runs the same code path and gives the same bytes as any other --nj (and as
-# cepstra train-hmms with the same options).
+# cepstra train-hmms with the same options).  --class-opts FILE sets options per word (e.g. --num-states by
+# word length: lines `<label> --num-states=5 --num-gauss=2`), recorded per class in 0.mdl for every pass.
 #   cepstra init-hmms    equal segmentation, k-means per state (or HCompV global init)   -> EXPDIR/0.mdl
 #   for x in 0 .. num_iters-1:
 #     cepstra acc-hmms   EXPDIR/x.mdl on split JOB                                     -> EXPDIR/x.JOB.acc
@@ -28,6 +29,7 @@ mix_up_at=         # passes after which the Gaussians per state grow, e.g. "2 4 
                    # num_gauss-1 even passes, as train_mono.sh mixes up early, then keeps training)
 init=segment       # segment (equal alignment + k-means) or global (HCompV)
 seed=0
+class_opts=        # per-word options file for init-hmms: `<label> --num-states=N --num-gauss=M ...` lines
 hmm_opts=          # more options for init-hmms (floors: --var-floor --rel-var-floor --min-gaussian-occupancy
                    # --trans-floor; --allow-any-end; --self-loop)
 frontend_opts=     # the features' pipeline, recorded in the model set (as for train_classes.sh)
@@ -58,6 +60,7 @@ Options:
   --mix-up-at <\"p p ...\">      # passes after which to mix up [first num_gauss-1 even passes]
   --init <segment|global>      # [$init]
   --seed <s>                   # [$seed]
+  --class-opts <file>          # per-word options (<label> --num-states=N --num-gauss=M ...) [$class_opts]
   --hmm-opts <opts>            # extra options of cepstra init-hmms [$hmm_opts]
   --frontend-opts <opts>       # the features' pipeline, recorded in the model set [$frontend_opts]
   --stage <n>                  # resume: -1 = flat start, x = pass x [$stage]
@@ -71,7 +74,7 @@ if [ $# -ne 2 ]; then printf '%s\n' "$help_message" >&2; exit 1; fi
 data=$1; dir=$2
 
 command -v cepstra >/dev/null || { echo "$0: cepstra is not on PATH (source an egs dir's path.sh)" >&2; exit 1; }
-for f in "$data/feats.scp" "$data/text"; do
+for f in "$data/feats.scp" "$data/text" ${class_opts:+"$class_opts"}; do
   [ -f "$f" ] || { echo "$0: no such file $f" >&2; exit 1; }
 done
 for v in num_iters num_states num_gauss; do
@@ -91,13 +94,15 @@ read -ra hmm_opt_words <<< "$hmm_opts"
 read -ra frontend_opt_words <<< "$frontend_opts"
 mix_opt=()
 [ -n "$mix_up_list" ] && mix_opt=("--mix-up-at=$mix_up_list")
+class_opt=()
+[ -n "$class_opts" ] && class_opt=("--class-opts=$class_opts")
 if [ "$stage" -le -1 ]; then
-  echo "$0: flat start ($init): $num_states states, $covariance covariance, mixing up to $num_gauss Gaussians after passes ${mix_up_at:-none}" >&2
+  echo "$0: flat start ($init): $num_states states, $covariance covariance, mixing up to $num_gauss Gaussians after passes ${mix_up_at:-none}${class_opts:+ (per-word options: $class_opts)}" >&2
   # shellcheck disable=SC2086  # $cmd may carry options
   $cmd "$dir/log/init.log" \
     cepstra init-hmms "--num-states=$num_states" "--num-gauss=$num_gauss" "--covariance=$covariance" \
       "--num-iters=$num_iters" "--mode=$mode" "--topology=$topology" "--init=$init" "--seed=$seed" \
-      "${mix_opt[@]}" "${hmm_opt_words[@]}" "${frontend_opt_words[@]}" \
+      "${mix_opt[@]}" "${class_opt[@]}" "${hmm_opt_words[@]}" "${frontend_opt_words[@]}" \
       "scp:$data/feats.scp" "$data/text" "$dir/0.mdl"
 fi
 

@@ -2,7 +2,9 @@
 # recipes/train_hmms.sh on small synthetic data (three words, 10 utterances each, 2-dimensional features
 # made here, no corpus): --nj 1 and --nj 3 give the same final.mdl bytes, which are those of
 # cepstra train-hmms with the same options; per-pass logs with the average log-likelihood per frame
-# (never falling in Baum-Welch), alignments and durations; a resumed run (--stage) gives the same bytes.
+# (never falling in Baum-Welch), alignments and durations; a resumed run (--stage) gives the same bytes;
+# --class-opts (per-word states and Gaussians) gives the shapes asked for, the same bytes for any --nj and
+# as train-hmms --class-opts, and a bad line fails naming file and line.
 # Uses $CEPSTRA_BIN, else target/debug/cepstra (built if missing).
 # Usage: scripts/tests/test_train_hmms.sh
 # Prints one line per check and, last, "N passed, M failed"; exits 1 if any failed.
@@ -64,6 +66,25 @@ rm exp/resume/3.mdl exp/resume/4.mdl exp/resume/final.mdl
 check "--stage 2 resumes from 2.mdl to the same bytes" cmp -s exp/resume/final.mdl exp/nj1/final.mdl
 "$root/recipes/train_hmms.sh" --nj 2 --mode viterbi "${opts[@]}" data/train exp/vit > vit.log 2>&1
 check "--mode viterbi succeeds" has vit.log 'Succeeded: exp/vit/final.mdl'
+# Per-word options: "one" 2 states and 1 Gaussian, "three" 4 states mixed up to its own 3 Gaussians.
+printf '# by word length\none --num-states=2 --num-gauss=1\nthree --num-states=4 --num-gauss=3  # longer\n' > class.opts
+"$root/recipes/train_hmms.sh" --nj 1 "${opts[@]}" --class-opts class.opts data/train exp/co1 > co1.log 2>&1
+check "--class-opts: train_hmms.sh --nj 1 succeeds" has co1.log 'Succeeded: exp/co1/final.mdl'
+"$root/recipes/train_hmms.sh" --nj 3 "${opts[@]}" --class-opts class.opts data/train exp/co3 > co3.log 2>&1
+check "--class-opts: --nj 1 and --nj 3 give the same bytes" cmp -s exp/co1/final.mdl exp/co3/final.mdl
+cepstra train-hmms --num-states=3 --num-gauss=2 --num-iters=4 --mix-up-at=2 --min-gaussian-occupancy=1 \
+  --class-opts=class.opts scp:data/train/feats.scp data/train/text co_all.mdl 2> co_all.log
+check "--class-opts: ... and those of cepstra train-hmms --class-opts" cmp -s exp/co1/final.mdl co_all.mdl
+cepstra hmm-info exp/co3/final.mdl > co_info.txt 2>/dev/null
+check "--class-opts: one has 2 states of 1 Gaussian" has co_info.txt $'^one\t2\t1,1\t'
+check "--class-opts: three has 4 states mixed up to 3 Gaussians" has co_info.txt $'^three\t4\t3,3,3,3\t.*\t--num-gauss=3 --num-states=4$'
+check "--class-opts: two keeps the command line's 3 states of 2" has co_info.txt $'^two\t3\t2,2,2\t.*\t-$'
+printf 'one --num-states=2\ntwo --mode=viterbi\n' > bad.opts
+"$root/recipes/train_hmms.sh" --nj 2 "${opts[@]}" --class-opts bad.opts data/train exp/badco > badco.log 2>&1
+check "--class-opts: an option no word may set alone fails naming file and line" \
+  has exp/badco/log/init.log 'bad.opts:2: .*--mode: cannot be set per class'
+"$root/recipes/train_hmms.sh" --nj 2 "${opts[@]}" --class-opts nowhere.opts data/train exp/badco2 > badco2.log 2>&1
+check "--class-opts: a missing file fails naming it" has badco2.log 'no such file nowhere.opts'
 "$root/recipes/train_hmms.sh" --nj 2 data/nowhere exp/x > bad.log 2>&1
 check "a missing data dir fails naming the file" has bad.log 'no such file data/nowhere/feats.scp'
 
