@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# bench_hmm.sh [CORPUS]: issue 11's speed floors. hmmlearn and cepstra on the same features and the same
+# bench_hmm.sh [--covariance diag|full] [CORPUS]: issue 11's speed floors. hmmlearn and cepstra on the same features and the same
 # initial models, measured in this run, printed as one table.
 #
 # Data (CORPUS, default ../shared/data/ti-digits): MFCC + CMN + Δ + ΔΔ (39 dims: cepstra compute-mfcc-feats
 # --sample-frequency=8000 --use-energy=false --dither=0 | apply-cmvn | add-deltas) of all 2072 TI training
 # wavs (label = the word letter of the file name) and of the coursework's 110 test wavs.
-# Models: S=8 emitting states, M=4 diagonal Gaussians per state, one per word, left to right, ending in any
+# Models: S=8 emitting states, M=4 diagonal (--covariance full: full) Gaussians per state, one per word, left to right, ending in any
 # state (--allow-any-end true: hmmlearn has no exit). The initial models are cepstra init-hmms' (equal
 # segmentation + k-means per state, seed 0), given to hmmlearn as its startprob/transmat/weights/means/covars.
 # Work, single thread unless said:
@@ -20,6 +20,9 @@
 # CEPSTRA (the cepstra binary; default target/release/cepstra, built).
 set -euo pipefail
 export LC_ALL=C
+cov=diag
+if [ "${1:-}" = --covariance ]; then cov=$2; shift 2; fi
+case $cov in diag|full) ;; *) echo "bench_hmm.sh: --covariance must be diag or full, got '$cov'" >&2; exit 1 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${1:-$here/../shared/data/ti-digits}
 cepstra=${CEPSTRA:-$here/target/release/cepstra}
@@ -60,7 +63,7 @@ ntrain=$(wc -l < "$tmp/train.text"); ntest=$(wc -l < "$tmp/test.text")
 frames=$("$cepstra" feat-to-len "scp:$tmp/train.scp" 2>/dev/null)
 log "$ntrain training utterances ($frames frames, labels $(cut -d' ' -f2 "$tmp/train.text" | sort -u | tr -d '\n')), $ntest test utterances, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-opts=(--num-states=8 --num-gauss=4 --covariance=diag --allow-any-end=true --num-iters=20 --mode=baum-welch)
+opts=(--num-states=8 --num-gauss=4 --covariance="$cov" --allow-any-end=true --num-iters=20 --mode=baum-welch)
 "$cepstra" init-hmms "${opts[@]}" "scp:$tmp/train.scp" "$tmp/train.text" "$tmp/0.mdl" 2>"$tmp/init.log"
 
 res=$tmp/results.tsv; : > "$res"   # work engine threads wall cpu utts
@@ -93,7 +96,7 @@ acc() { awk 'NR == FNR { r[$1] = $2; next } { n++; if (r[$1] == $2) ok++ } END {
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); [print(k, v) for k, v in sorted(j["scores"][sys.argv[2]]["hyp"].items())]' \
   "$tmp/hmmlearn.json" "$tmp/test.txt" > "$tmp/hyp.test.hmmlearn"
 
-echo "# bench_hmm.sh: S=8 M=4 diag, 20 Baum-Welch iterations, $ntrain TI training utterances ($frames frames), $(nproc) CPUs, $(date -u +%FT%TZ)"
+echo "# bench_hmm.sh: S=8 M=4 $cov, 20 Baum-Welch iterations, $ntrain TI training utterances ($frames frames), $(nproc) CPUs, $(date -u +%FT%TZ)"
 printf 'work\tengine\tthreads\twall_s\tcpu_s\tms_per_utt(cpu)\tspeed-up(cpu, vs hmmlearn)\n'
 awk -F'\t' 'NR == FNR { if ($2 == "hmmlearn") h[$1] = $5; next }
   { printf "%s\t%s\t%s\t%s\t%s\t%.3f\t%s\n", $1, $2, $3, $4, $5, 1000 * $5 / $6,

@@ -3,10 +3,10 @@
 
 Usage: bench_hmmlearn.py MODELS.json TRAIN.txt TRAIN_TEXT ITERS SCORE.txt[,SCORE2.txt...] OUT.json
 
-MODELS.json is a cepstra HMM set (init-hmms --allow-any-end true, diagonal): each class's
+MODELS.json is a cepstra HMM set (init-hmms --allow-any-end true, diagonal or full): each class's
 startprob = its entry row, transmat = the emitting block of its transition matrix (the last state
 loops with probability 1: hmmlearn has no exit), weights/means/vars per state. Features are Kaldi
-text archives (`cepstra copy-feats ... ark,t:`). hmmlearn.GMMHMM(diag, implementation='log',
+text archives (`cepstra copy-feats ... ark,t:`). hmmlearn.GMMHMM(diag|full, implementation='log',
 init_params='', params='tmcw', min_covar=1e-3, n_iter=ITERS, tol=-inf), one model per word, fitted
 on that word's training utterances; then every utterance of each SCORE file is scored against
 every word (`score()`, the forward log-likelihood) and classified. Single thread (the caller sets
@@ -50,14 +50,15 @@ def model_of(c):
     m = max(len(g["weights"]) for g in c["states"])
     if any(len(g["weights"]) != m for g in c["states"]):
         raise SystemExit("every state needs the same number of Gaussians for hmmlearn")
-    g = hmm.GMMHMM(n_components=s, n_mix=m, covariance_type="diag", implementation="log",
-                   init_params="", params="tmcw", min_covar=1e-3, tol=-np.inf)
+    full = c["states"][0].get("covariance") == "full"
+    g = hmm.GMMHMM(n_components=s, n_mix=m, covariance_type="full" if full else "diag",
+                   implementation="log", init_params="", params="tmcw", min_covar=1e-3, tol=-np.inf)
     g.n_features = d
     g.startprob_ = trans[0, 1:s + 1]
     g.transmat_ = trans[1:s + 1, 1:s + 1]
     g.weights_ = np.array([st["weights"] for st in c["states"]])
     g.means_ = np.array([st["means"] for st in c["states"]])
-    g.covars_ = np.array([st["vars"] for st in c["states"]])
+    g.covars_ = np.array([st["covars"] if full else st["vars"] for st in c["states"]])
     return g
 
 

@@ -46,9 +46,10 @@ pub struct Hmm {
     pub(crate) preds: Vec<Vec<(usize, f64)>>,
     /// Per emitting state i: its emitting successors j with ln a_ij, in increasing j.
     pub(crate) succs: Vec<Vec<(usize, f64)>>,
-    /// `preds` and `succs` with the probabilities a_ij themselves (the scaled recursions).
-    pub(crate) lin_preds: Vec<Vec<(usize, f64)>>,
-    pub(crate) lin_succs: Vec<Vec<(usize, f64)>>,
+    /// The emitting transitions as diagonals of the matrix, for the scaled recursions (which
+    /// then run over whole rows of states, vectorised): per offset δ = j − i of an allowed arc
+    /// i → j (increasing δ), the S probabilities a_{j−δ, j} by j (0 where no arc).
+    pub(crate) band: Vec<(isize, Vec<f64>)>,
     pub(crate) allow_any_end: bool,
     /// All states' components in one model (state s owns components offsets[s]..offsets[s+1]).
     pub(crate) stacked: Gmm,
@@ -167,25 +168,32 @@ impl Hmm {
                     .collect()
             })
             .collect();
-        let linear = |arcs: &Vec<Vec<(usize, f64)>>, to: bool| -> Vec<Vec<(usize, f64)>> {
-            arcs.iter()
-                .enumerate()
-                .map(|(x, v)| {
-                    v.iter()
-                        .map(|&(y, _)| {
-                            let (i, j) = if to { (y, x) } else { (x, y) };
-                            (y, trans[[i + 1, j + 1]])
-                        })
-                        .collect()
-                })
-                .collect()
-        };
-        let lin_preds = linear(&preds, true);
-        let lin_succs = linear(&succs, false);
+        let mut deltas: Vec<isize> = (1..=s)
+            .flat_map(|i| (1..=s).map(move |j| (i, j)))
+            .filter(|&(i, j)| trans[[i, j]] > 0.0)
+            .map(|(i, j)| j as isize - i as isize)
+            .collect();
+        deltas.sort_unstable();
+        deltas.dedup();
+        let band = deltas
+            .into_iter()
+            .map(|d| {
+                let coef = (0..s as isize)
+                    .map(|j| {
+                        let i = j - d;
+                        if (0..s as isize).contains(&i) {
+                            trans[[i as usize + 1, j as usize + 1]]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                (d, coef)
+            })
+            .collect();
         let prepared = PreparedStack(std::sync::Arc::new(stacked.prepare()));
         Ok(Hmm {
-            lin_preds,
-            lin_succs,
+            band,
             prepared,
             states,
             trans,

@@ -53,6 +53,32 @@ pub(crate) struct Scaled {
     pub(crate) total: f64,
     /// One frame's b_{t+1}(j)·β̂_{t+1}(j)/c_{t+1}.
     bb: Vec<f64>,
+    /// Per diagonal of the transition matrix (`Hmm::band`), each arc's Σ_t ξ_t by target j.
+    xi: Vec<f64>,
+}
+
+/// The largest value of a row without NaN (over 8 independent maxima, so that it vectorises
+/// instead of a chain of dependent comparisons; the same value as a sequential maximum).
+#[inline(always)]
+fn row_max(row: &[f64]) -> f64 {
+    let mut m = [f64::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in m.iter_mut().zip(c) {
+            *a = if v > *a { v } else { *a };
+        }
+    }
+    for (a, &v) in m.iter_mut().zip(chunks.remainder()) {
+        *a = if v > *a { v } else { *a };
+    }
+    m.iter().fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a })
+}
+
+/// The targets j of diagonal δ (j − δ and j both in 0..s).
+#[inline(always)]
+fn band_range(d: isize, s: usize) -> (usize, usize) {
+    let s = s as isize;
+    (d.max(0) as usize, (s + d.min(0)).max(0) as usize)
 }
 
 impl Scaled {
@@ -71,7 +97,7 @@ impl Scaled {
             .chunks_exact(k.max(1))
             .zip(self.p.chunks_exact_mut(k.max(1)))
         {
-            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let m = row_max(row);
             if !m.is_finite() {
                 return Ok(false);
             }
@@ -122,12 +148,19 @@ impl Scaled {
         for t in 1..t_len {
             let (prev, cur) = self.alpha[(t - 1) * s..(t + 1) * s].split_at_mut(s);
             let b = &self.b[t * s..(t + 1) * s];
+            // α̂_t(j) ∝ b_t(j)·Σ_δ α̂_{t−1}(j − δ)·a_{j−δ, j}, diagonal by diagonal.
+            cur.fill(0.0);
+            for (d, coef) in &hmm.band {
+                let (lo, hi) = band_range(*d, s);
+                let src = (lo as isize - d) as usize;
+                for ((c, &a), &p) in cur[lo..hi].iter_mut().zip(&coef[lo..hi]).zip(&prev[src..]) {
+                    *c += p * a;
+                }
+            }
             let mut ct = 0.0;
-            for j in 0..s {
-                let acc: f64 = hmm.lin_preds[j].iter().map(|&(i, a)| prev[i] * a).sum();
-                let v = acc * b[j];
-                cur[j] = v;
-                ct += v;
+            for (c, &bj) in cur.iter_mut().zip(b) {
+                *c *= bj;
+                ct += *c;
             }
             if !(ct >= TINY) {
                 return None;
@@ -247,6 +280,8 @@ impl Scaled {
         self.trans.resize(n * n, 0.0);
         self.bb.clear();
         self.bb.resize(s, 0.0);
+        self.xi.clear();
+        self.xi.resize(hmm.band.len() * s, 0.0);
         for i in 0..s {
             self.beta[(t_len - 1) * s + i] = hmm.end_prob(i) / e;
         }
@@ -256,17 +291,32 @@ impl Scaled {
             for ((w, &b), &bt) in self.bb.iter_mut().zip(&self.b[(t + 1) * s..]).zip(&*next) {
                 *w = b * bt * inv;
             }
+            // β̂_t(i) = Σ_δ a_{i, i+δ}·bb(i + δ), and each arc's ξ_t = α̂_t(i)·a·bb, diagonal
+            // by diagonal.
             let alpha = &self.alpha[t * s..(t + 1) * s];
-            for (i, ((out, &ai), succ)) in cur.iter_mut().zip(alpha).zip(&hmm.lin_succs).enumerate()
-            {
-                let row = &mut self.trans[(i + 1) * n..(i + 2) * n];
-                let mut acc = 0.0;
-                for &(j, a) in succ {
-                    let w = a * self.bb[j];
-                    acc += w;
-                    row[j + 1] += ai * w;
+            cur.fill(0.0);
+            for ((d, coef), xi) in hmm.band.iter().zip(self.xi.chunks_exact_mut(s)) {
+                let (lo, hi) = band_range(*d, s);
+                let src = (lo as isize - d) as usize;
+                let len = hi.saturating_sub(lo);
+                for ((((x, &a), &w), out), &ai) in xi[lo..hi]
+                    .iter_mut()
+                    .zip(&coef[lo..hi])
+                    .zip(&self.bb[lo..hi])
+                    .zip(&mut cur[src..src + len])
+                    .zip(&alpha[src..src + len])
+                {
+                    let v = a * w;
+                    *out += v;
+                    *x += ai * v;
                 }
-                *out = acc;
+            }
+        }
+        for ((d, _), xi) in hmm.band.iter().zip(self.xi.chunks_exact(s)) {
+            let (lo, hi) = band_range(*d, s);
+            for j in lo..hi {
+                let i = (j as isize - d) as usize;
+                self.trans[(i + 1) * n + j + 1] = xi[j];
             }
         }
         // γ = α̂·β̂ (in alpha), each state's frames, the entry and exit counts.
