@@ -71,7 +71,8 @@ fn row_max(row: &[f64]) -> f64 {
     for (a, &v) in m.iter_mut().zip(chunks.remainder()) {
         *a = if v > *a { v } else { *a };
     }
-    m.iter().fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a })
+    m.iter()
+        .fold(f64::NEG_INFINITY, |a, &v| if v > a { v } else { a })
 }
 
 /// The targets j of diagonal δ (j − δ and j both in 0..s).
@@ -314,9 +315,9 @@ impl Scaled {
         }
         for ((d, _), xi) in hmm.band.iter().zip(self.xi.chunks_exact(s)) {
             let (lo, hi) = band_range(*d, s);
-            for j in lo..hi {
+            for (j, &x) in xi.iter().enumerate().take(hi).skip(lo) {
                 let i = (j as isize - d) as usize;
-                self.trans[(i + 1) * n + j + 1] = xi[j];
+                self.trans[(i + 1) * n + j + 1] = x;
             }
         }
         // γ = α̂·β̂ (in alpha), each state's frames, the entry and exit counts.
