@@ -57,6 +57,14 @@ pub(crate) struct Scaled {
     xi: Vec<f64>,
 }
 
+/// M when every state of `hmm` has M components (then the components of state j at frame t
+/// are the t·S + j-th run of M in a T×K row-major array).
+#[inline(always)]
+fn uniform_gauss(hmm: &Hmm) -> Option<usize> {
+    let m = hmm.offsets.get(1).copied().unwrap_or(0);
+    (m > 0 && hmm.offsets.windows(2).all(|w| w[1] - w[0] == m)).then_some(m)
+}
+
 /// The largest value of a row without NaN (over 8 independent maxima, so that it vectorises
 /// instead of a chain of dependent comparisons; the same value as a sequential maximum).
 #[inline(always)]
@@ -110,13 +118,23 @@ impl Scaled {
         VecMath::best().exp_wide(&mut self.p);
         self.b.clear();
         self.b.resize(t_len * s, 0.0);
-        for (prow, brow) in self
-            .p
-            .chunks_exact(k.max(1))
-            .zip(self.b.chunks_exact_mut(s))
-        {
-            for (j, bv) in brow.iter_mut().enumerate() {
-                *bv = prow[hmm.offsets[j]..hmm.offsets[j + 1]].iter().sum();
+        match uniform_gauss(hmm) {
+            // Every state M components: the (t, j) groups are consecutive runs of M.
+            Some(m) => {
+                for (bv, group) in self.b.iter_mut().zip(self.p.chunks_exact(m)) {
+                    *bv = group.iter().sum();
+                }
+            }
+            None => {
+                for (prow, brow) in self
+                    .p
+                    .chunks_exact(k.max(1))
+                    .zip(self.b.chunks_exact_mut(s))
+                {
+                    for (j, bv) in brow.iter_mut().enumerate() {
+                        *bv = prow[hmm.offsets[j]..hmm.offsets[j + 1]].iter().sum();
+                    }
+                }
             }
         }
         Ok(true)
@@ -345,11 +363,20 @@ impl Scaled {
         for (b, &g) in self.b.iter_mut().zip(&self.alpha) {
             *b = if *b > 0.0 { g / *b } else { 0.0 };
         }
-        for (prow, frow) in self.p.chunks_exact_mut(k).zip(self.b.chunks_exact(s)) {
-            for (j, &f) in frow.iter().enumerate() {
-                prow[hmm.offsets[j]..hmm.offsets[j + 1]]
-                    .iter_mut()
-                    .for_each(|v| *v *= f);
+        match uniform_gauss(hmm) {
+            Some(m) => {
+                for (group, &f) in self.p.chunks_exact_mut(m).zip(&self.b) {
+                    group.iter_mut().for_each(|v| *v *= f);
+                }
+            }
+            None => {
+                for (prow, frow) in self.p.chunks_exact_mut(k).zip(self.b.chunks_exact(s)) {
+                    for (j, &f) in frow.iter().enumerate() {
+                        prow[hmm.offsets[j]..hmm.offsets[j + 1]]
+                            .iter_mut()
+                            .for_each(|v| *v *= f);
+                    }
+                }
             }
         }
         self.total = total;
