@@ -598,19 +598,31 @@ impl ExactAccumulator {
         let n = self.hi.len();
         let (hi, mid, lo) = (&mut self.hi, &mut self.mid, &mut self.lo);
         ok &= add_split(occ, hi, mid, lo);
-        for c in (0..k).filter(|&c| used(c)) {
-            let at = o_first + c * d;
+        // Runs of consecutive used components, each one call per statistic (their values
+        // and lanes are contiguous; a call per component of D values would spend its time
+        // on the tails).
+        let mut c = 0;
+        while c < k {
+            if !used(c) {
+                c += 1;
+                continue;
+            }
+            let c0 = c;
+            while c < k && used(c) {
+                c += 1;
+            }
+            let at = o_first + c0 * d;
             ok &= add_split(
-                &first[c * d..(c + 1) * d],
+                &first[c0 * d..c * d],
                 &mut hi[at..],
                 &mut mid[at..],
                 &mut lo[at..],
             );
             match cov {
                 CovarianceType::Diag => {
-                    let at = o_second + c * d;
+                    let at = o_second + c0 * d;
                     ok &= add_split(
-                        &second[c * d..(c + 1) * d],
+                        &second[c0 * d..c * d],
                         &mut hi[at..],
                         &mut mid[at..],
                         &mut lo[at..],
@@ -618,14 +630,16 @@ impl ExactAccumulator {
                 }
                 CovarianceType::Full => {
                     let t = self.tri.len();
-                    let m = &second[c * d * d..(c + 1) * d * d];
-                    let mut pos = 0;
-                    for i in 0..d {
-                        self.tri[pos..pos + i + 1].copy_from_slice(&m[i * d..i * d + i + 1]);
-                        pos += i + 1;
+                    for c in c0..c {
+                        let m = &second[c * d * d..(c + 1) * d * d];
+                        let mut pos = 0;
+                        for i in 0..d {
+                            self.tri[pos..pos + i + 1].copy_from_slice(&m[i * d..i * d + i + 1]);
+                            pos += i + 1;
+                        }
+                        let at = o_second + c * t;
+                        ok &= add_split(&self.tri, &mut hi[at..], &mut mid[at..], &mut lo[at..]);
                     }
-                    let at = o_second + c * t;
-                    ok &= add_split(&self.tri, &mut hi[at..], &mut mid[at..], &mut lo[at..]);
                 }
             }
         }
