@@ -164,14 +164,7 @@ fn init_gmm_checked<T: Elem>(
                 seed,
             });
             let km = kmeans_checked(feats, &ko)?;
-            let mut st = GmmStats::new(k, d, opts.covariance);
-            let mut row = vec![0.0; d];
-            for (t, &l) in km.labels.iter().enumerate() {
-                for (i, v) in feats.row(t).iter().enumerate() {
-                    row[i] = v.to_f64();
-                }
-                st.add_frame(l, &row, 1.0);
-            }
+            let st = GmmStats::from_assignment(k, opts.covariance, feats, &km.labels);
             let mut eo = est.clone();
             eo.mix_up = 0;
             let (g, rep) = estimate_inner(&st, None, &eo)?;

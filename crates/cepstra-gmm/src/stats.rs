@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 
+use crate::elem::Elem;
 use crate::error::{Error, Result};
 use crate::model::Gmm;
 use crate::options::CovarianceType;
@@ -171,39 +172,88 @@ impl GmmStats {
         (&mut self.occupancy, &mut self.first, &mut self.second)
     }
 
-    /// Adds the statistics of one frame with hard assignment to component `c` (used by the
-    /// k-means initialisation).
-    pub(crate) fn add_frame(&mut self, c: usize, x: &[f64], w: f64) {
-        self.occupancy[c] += w;
-        self.num_frames += w;
-        for (i, &v) in x.iter().enumerate() {
-            self.first[[c, i]] += w * v;
+    /// The statistics of `feats` with every frame t given to component `labels[t]` with weight
+    /// 1 (the k-means initialisation's hard assignment), summed frame by frame in order. Full
+    /// second order: the lower triangle x_i·x_j (j ≤ i) row by row, which vectorises, then
+    /// mirrored (x_j·x_i is the same product, so the matrix is what the full loop gives). The
+    /// loop is compiled for AVX-512 and AVX2 as well (chosen once per process): the same
+    /// multiplications and additions in the same order, the same bits.
+    pub(crate) fn from_assignment<T: Elem>(
+        k: usize,
+        cov: CovarianceType,
+        feats: ArrayView2<'_, T>,
+        labels: &[usize],
+    ) -> GmmStats {
+        let d = feats.ncols();
+        let mut st = GmmStats::new(k, d, cov);
+        match crate::kernels::Kernels::best().set() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernels::best` holds only a set the CPU supports (AVX-512F, AVX2, FMA).
+            crate::kernels::KernelSet::Avx512 => unsafe { st.assign_avx512(feats, labels) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above (AVX2, FMA).
+            crate::kernels::KernelSet::Avx2Fma => unsafe { st.assign_avx2(feats, labels) },
+            _ => st.assign_frames(feats, labels),
         }
-        match &mut self.second {
-            SecondOrder::Diag(s) => {
-                for (i, &v) in x.iter().enumerate() {
-                    s[[c, i]] += w * v * v;
+        if let SecondOrder::Full(s) = &mut st.second {
+            for mut m in s.outer_iter_mut() {
+                for i in 0..d {
+                    for j in 0..i {
+                        m[[j, i]] = m[[i, j]];
+                    }
                 }
             }
-            SecondOrder::Full(s) => {
-                let d = x.len();
-                let mut m = s.index_axis_mut(Axis(0), c);
-                let m = m.as_slice_mut().expect("statistics are contiguous");
-                if w == 1.0 {
-                    // (1·x_i)·x_j = x_j·x_i exactly: the lower triangle, mirrored, gives the
-                    // bits of the full loop below in half the multiplications.
-                    for i in 0..d {
-                        for j in 0..i {
-                            let v = x[i] * x[j];
-                            m[i * d + j] += v;
-                            m[j * d + i] += v;
-                        }
-                        m[i * d + i] += x[i] * x[i];
+        }
+        st
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn assign_avx512<T: Elem>(&mut self, feats: ArrayView2<'_, T>, labels: &[usize]) {
+        self.assign_frames(feats, labels)
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn assign_avx2<T: Elem>(&mut self, feats: ArrayView2<'_, T>, labels: &[usize]) {
+        self.assign_frames(feats, labels)
+    }
+
+    /// The sums of [`Self::from_assignment`] (full: the lower triangle only).
+    #[inline(always)]
+    fn assign_frames<T: Elem>(&mut self, feats: ArrayView2<'_, T>, labels: &[usize]) {
+        let d = feats.ncols();
+        let mut x = vec![0.0f64; d];
+        let first = self
+            .first
+            .as_slice_mut()
+            .expect("statistics are contiguous");
+        for (row, &c) in feats.outer_iter().zip(labels) {
+            for (o, v) in x.iter_mut().zip(row.iter()) {
+                *o = v.to_f64();
+            }
+            self.occupancy[c] += 1.0;
+            self.num_frames += 1.0;
+            for (f, &v) in first[c * d..(c + 1) * d].iter_mut().zip(&x) {
+                *f += v;
+            }
+            match &mut self.second {
+                SecondOrder::Diag(s) => {
+                    let s = s.as_slice_mut().expect("statistics are contiguous");
+                    for (o, &v) in s[c * d..(c + 1) * d].iter_mut().zip(&x) {
+                        *o += v * v;
                     }
-                } else {
-                    for (i, &vi) in x.iter().enumerate() {
-                        for (j, &vj) in x.iter().enumerate() {
-                            m[i * d + j] += w * vi * vj;
+                }
+                SecondOrder::Full(s) => {
+                    let s = s.as_slice_mut().expect("statistics are contiguous");
+                    let m = &mut s[c * d * d..(c + 1) * d * d];
+                    for (i, &xi) in x.iter().enumerate() {
+                        for (o, &xj) in m[i * d..i * d + i + 1].iter_mut().zip(&x) {
+                            *o += xi * xj;
                         }
                     }
                 }
