@@ -41,6 +41,119 @@ struct Assign {
     inertia: f64,
 }
 
+/// One chunk's result of [`assign`]: labels, distances, per-cluster sums and counts, inertia.
+type ChunkAssign = (Vec<usize>, Vec<f64>, Vec<f64>, Vec<f64>, f64);
+
+/// The operands of [`assign`]'s chunks: the frames, their norms, the GEMM's right-hand side
+/// [−2Cᵀ; ‖c‖²] (k8 columns), K.
+struct AssignOps<'a, T> {
+    x: ArrayView2<'a, T>,
+    norms: &'a [f64],
+    w: &'a [f64],
+    k: usize,
+    k8: usize,
+    ks: Kernels,
+}
+
+impl<T: Elem> AssignOps<'_, T> {
+    /// The frames lo..hi: compiled for AVX-512 and AVX2 as well (the conversion, arg-min and
+    /// sums vectorise; the same operations in the same order on every build, the same bits).
+    fn chunk(&self, lo: usize, hi: usize, sc: &mut AssignScratch) -> ChunkAssign {
+        match self.ks.set() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernels` holds only sets the CPU supports (AVX-512F, AVX2, FMA).
+            crate::kernels::KernelSet::Avx512 => unsafe { self.chunk_avx512(lo, hi, sc) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above (AVX2, FMA).
+            crate::kernels::KernelSet::Avx2Fma => unsafe { self.chunk_avx2(lo, hi, sc) },
+            _ => self.chunk_in(lo, hi, sc),
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn chunk_avx512(&self, lo: usize, hi: usize, sc: &mut AssignScratch) -> ChunkAssign {
+        self.chunk_in(lo, hi, sc)
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn chunk_avx2(&self, lo: usize, hi: usize, sc: &mut AssignScratch) -> ChunkAssign {
+        self.chunk_in(lo, hi, sc)
+    }
+
+    #[inline(always)]
+    fn chunk_in(&self, lo: usize, hi: usize, sc: &mut AssignScratch) -> ChunkAssign {
+        let (x, norms, w, k, k8, ks) = (self.x, self.norms, self.w, self.k, self.k8, self.ks);
+        let d = x.ncols();
+        let cols = d + 1;
+        let b = hi - lo;
+        let bp = b.next_multiple_of(4);
+        // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile).
+        let xb = grow(&mut sc.xb, bp * cols);
+        for (dst, row) in xb
+            .chunks_exact_mut(cols)
+            .zip(x.slice_axis(Axis(0), (lo..hi).into()).outer_iter())
+        {
+            for (o, &v) in dst.iter_mut().zip(row.iter()) {
+                *o = v.to_f64();
+            }
+            dst[d] = 1.0;
+        }
+        xb[b * cols..].fill(0.0);
+        // Every element of the tiles is written (`replace`): no zeroing.
+        let dots = grow(&mut sc.dots, bp * k8);
+        tile_gemm(
+            ks,
+            TileOperands {
+                acc: dots,
+                ld: k8,
+                a: xb,
+                a_rs: 1,
+                a_cs: cols,
+                b: w,
+                b_rs: k8,
+                b_rows: None,
+                depth: cols,
+            },
+            true,
+            bp / 4,
+            |_| k8 / 8,
+        );
+        let mut labels = Vec::with_capacity(b);
+        let mut dist = Vec::with_capacity(b);
+        let mut sums = vec![0.0; k * d];
+        let mut counts = vec![0.0; k];
+        let mut inertia = 0.0;
+        for bi in 0..b {
+            let xr = &xb[bi * cols..bi * cols + d];
+            let xn = norms[lo + bi];
+            let mut best = 0;
+            let mut bd = f64::INFINITY;
+            for (j, &dot) in dots[bi * k8..bi * k8 + k].iter().enumerate() {
+                let dd = xn + dot;
+                if dd < bd {
+                    bd = dd;
+                    best = j;
+                }
+            }
+            let bd = bd.max(0.0);
+            labels.push(best);
+            dist.push(bd);
+            inertia += bd;
+            counts[best] += 1.0;
+            for (s, &v) in sums[best * d..(best + 1) * d].iter_mut().zip(xr) {
+                *s += v;
+            }
+        }
+        (labels, dist, sums, counts, inertia)
+    }
+}
+
 /// Every frame's squared norm ‖x‖² (f64, summed in dimension order), with the check that every
 /// value is finite: done once per k-means run, not in every Lloyd iteration.
 fn frame_norms<T: Elem>(x: ArrayView2<'_, T>) -> Result<Vec<f64>> {
@@ -124,68 +237,15 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, norms: &[f64], c: &Array2<f64>) -> Assi
         counts: vec![0.0; k],
         inertia: 0.0,
     };
-    let chunk = |lo: usize, hi: usize, sc: &mut AssignScratch| {
-        let b = hi - lo;
-        let bp = b.next_multiple_of(4);
-        // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile).
-        let xb = grow(&mut sc.xb, bp * cols);
-        for (dst, row) in xb
-            .chunks_exact_mut(cols)
-            .zip(x.slice_axis(Axis(0), (lo..hi).into()).outer_iter())
-        {
-            for (o, &v) in dst.iter_mut().zip(row.iter()) {
-                *o = v.to_f64();
-            }
-            dst[d] = 1.0;
-        }
-        xb[b * cols..].fill(0.0);
-        // Every element of the tiles is written (`replace`): no zeroing.
-        let dots = grow(&mut sc.dots, bp * k8);
-        tile_gemm(
-            ks,
-            TileOperands {
-                acc: dots,
-                ld: k8,
-                a: xb,
-                a_rs: 1,
-                a_cs: cols,
-                b: &w,
-                b_rs: k8,
-                b_rows: None,
-                depth: cols,
-            },
-            true,
-            bp / 4,
-            |_| k8 / 8,
-        );
-        let mut labels = Vec::with_capacity(b);
-        let mut dist = Vec::with_capacity(b);
-        let mut sums = vec![0.0; k * d];
-        let mut counts = vec![0.0; k];
-        let mut inertia = 0.0;
-        for bi in 0..b {
-            let xr = &xb[bi * cols..bi * cols + d];
-            let xn = norms[lo + bi];
-            let mut best = 0;
-            let mut bd = f64::INFINITY;
-            for (j, &dot) in dots[bi * k8..bi * k8 + k].iter().enumerate() {
-                let dd = xn + dot;
-                if dd < bd {
-                    bd = dd;
-                    best = j;
-                }
-            }
-            let bd = bd.max(0.0);
-            labels.push(best);
-            dist.push(bd);
-            inertia += bd;
-            counts[best] += 1.0;
-            for (s, &v) in sums[best * d..(best + 1) * d].iter_mut().zip(xr) {
-                *s += v;
-            }
-        }
-        (labels, dist, sums, counts, inertia)
+    let ops = AssignOps {
+        x,
+        norms,
+        w: &w,
+        k,
+        k8,
+        ks,
     };
+    let chunk = |lo: usize, hi: usize, sc: &mut AssignScratch| ops.chunk(lo, hi, sc);
     let run = |lo: usize, hi: usize| {
         let mut sc = ASSIGN_SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         let r = chunk(lo, hi, &mut sc);
