@@ -337,3 +337,70 @@ fn scaled_recursion_falls_back_to_the_log_domain() {
     assert!(want.is_finite() && want < -1500.0, "{want}");
     assert_eq!(hmm.forward_total(x.view()).unwrap(), want);
 }
+
+/// The sparse per-utterance statistics (the trainer's) equal the dense reference
+/// ([`crate::HmmStats::add`]) for diagonal and full covariance (full: the lower triangle).
+#[test]
+fn sparse_statistics_equal_dense_reference() {
+    use cepstra_gmm::{CovarianceType, FullGmm, SecondOrder};
+    let full = |m: f64| {
+        Gmm::from(
+            FullGmm::new(
+                array![0.4, 0.6],
+                array![[m, -m], [m + 1.0, 0.5]],
+                array![[[1.0, 0.3], [0.3, 2.0]], [[0.5, -0.1], [-0.1, 1.5]]],
+            )
+            .unwrap(),
+        )
+    };
+    let models = [
+        model(Topology::Skip, false),
+        Hmm::left_to_right(
+            vec![full(0.0), full(2.0), full(-1.0)],
+            Topology::Linear,
+            0.6,
+            true,
+        )
+        .unwrap(),
+    ];
+    for hmm in &models {
+        let x = feats(25, 7);
+        let post = hmm.posteriors(&hmm.emissions(x.view()).unwrap()).unwrap();
+        let mut dense = crate::HmmStats::for_model(hmm);
+        dense.add(hmm, x.view(), &post).unwrap();
+        let mut sparse = crate::occstats::UttStats::default();
+        let k = hmm.stacked.num_gauss();
+        let cov = hmm.covariance_type();
+        sparse.accumulate(x.view(), post.comp_occ.as_slice().unwrap(), k, cov);
+        let d = hmm.dim();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        for (j, st) in dense.states.iter().enumerate() {
+            for m in 0..hmm.state(j).num_gauss() {
+                let c = hmm.offsets[j] + m;
+                assert!(
+                    close(sparse.occ[c], st.occupancy()[m]),
+                    "{cov:?} occ {j} {m}"
+                );
+                for i in 0..d {
+                    assert!(close(sparse.first[c * d + i], st.first()[[m, i]]), "first");
+                }
+                match st.second() {
+                    SecondOrder::Diag(s) => {
+                        assert_eq!(cov, CovarianceType::Diag);
+                        for i in 0..d {
+                            assert!(close(sparse.second[c * d + i], s[[m, i]]), "second");
+                        }
+                    }
+                    SecondOrder::Full(s) => {
+                        for i in 0..d {
+                            for l in 0..=i {
+                                let got = sparse.second[c * d * d + i * d + l];
+                                assert!(close(got, s[[m, i, l]]), "second {i} {l}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
