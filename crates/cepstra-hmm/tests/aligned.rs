@@ -324,3 +324,10 @@ fn bad_alignments_are_errors_naming_the_utterance() {
     let accs = accumulate_aligned(&any_end, &data, &alis).unwrap();
     assert_eq!(accs.classes[1].stats.num_utts(), 3);
 }
+
+#[test]
+fn autotraits() {
+    fn check<T: Send + Sync>() {}
+    check::<AlignmentFault>();
+    check::<Alignments>();
+}
