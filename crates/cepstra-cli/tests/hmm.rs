@@ -514,3 +514,134 @@ fn bad_class_opts_name_the_file_line_and_option() {
         }
     }
 }
+
+#[test]
+fn acc_hmms_along_alignments_equal_and_bad() {
+    let d = setup();
+    let p = d.path();
+    let mut args = vec!["init-hmms", "--mode=viterbi"];
+    args.extend(OPTS);
+    args.extend(["ark:train.ark", "train.text", "0.mdl"]);
+    ok(p, &args);
+    let data = ["0.mdl", "ark:train.ark", "train.text"];
+    let acc = |extra: &[&str], out: &str| {
+        let mut a = vec!["acc-hmms"];
+        a.extend(extra);
+        a.extend(data);
+        a.push(out);
+        run(p, &a)
+    };
+    // Along the best paths (align-hmms): the bytes of acc-hmms --mode viterbi.
+    ok(
+        p,
+        &[
+            "align-hmms",
+            "0.mdl",
+            "ark:train.ark",
+            "train.text",
+            "ark:best.ark",
+        ],
+    );
+    ok(
+        p,
+        &[
+            "acc-hmms",
+            "--mode=viterbi",
+            "0.mdl",
+            "ark:train.ark",
+            "train.text",
+            "vit.acc",
+        ],
+    );
+    let out = acc(&["--alignments=ark:best.ark"], "best.acc");
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("utterance 'train_two_00' has no alignment: skipped"),
+        "the utterance align-hmms left out is named: {log}"
+    );
+    assert_eq!(
+        std::fs::read(p.join("best.acc")).unwrap(),
+        std::fs::read(p.join("vit.acc")).unwrap()
+    );
+    // The equal alignment (align-equal): 18 frames, 3 states -> 6 frames each.
+    let out = run(
+        p,
+        &[
+            "align-hmms",
+            "--equal",
+            "0.mdl",
+            "ark:train.ark",
+            "train.text",
+            "ark,t:eq.txt",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("'train_two_00' is shorter than the number of states"));
+    let eq = std::fs::read_to_string(p.join("eq.txt")).unwrap();
+    assert_eq!(eq.lines().count(), 29);
+    assert_eq!(
+        eq.lines().next().unwrap(),
+        "train_one_00 0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 2 "
+    );
+    assert!(acc(&["--alignments=ark,t:eq.txt"], "eq.acc")
+        .status
+        .success());
+    // The statistics follow the path given: one boundary moved by a frame changes them.
+    let first = "train_one_00 0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 2 ";
+    let moved = "train_one_00 0 0 0 0 0 0 0 1 1 1 1 1 2 2 2 2 2 2 ";
+    std::fs::write(p.join("moved.txt"), eq.replace(first, moved)).unwrap();
+    assert!(acc(&["--alignments=ark,t:moved.txt"], "moved.acc")
+        .status
+        .success());
+    assert!(
+        std::fs::read(p.join("moved.acc")).unwrap() != std::fs::read(p.join("eq.acc")).unwrap()
+    );
+    // Baum-Welch has no single path: refused, nothing written.
+    let out = acc(
+        &["--mode=baum-welch", "--alignments=ark,t:eq.txt"],
+        "bw.acc",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--alignments needs --mode viterbi"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!p.join("bw.acc").exists());
+    // Bad alignments: an error naming the utterance and what is wrong, nothing written.
+    for (bad, says) in [
+        (
+            "train_one_00 0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 ",
+            "has 17 states for 18 frames",
+        ),
+        (
+            "train_one_00 0 0 0 0 0 0 1 1 1 1 1 1 2 2 2 2 2 3 ",
+            "has state 3 at frame 17",
+        ),
+        (
+            "train_one_00 1 1 1 1 1 1 1 1 1 1 1 1 2 2 2 2 2 2 ",
+            "starts in state 1",
+        ),
+        (
+            "train_one_00 0 0 0 0 0 0 2 2 2 2 2 2 2 2 2 2 2 2 ",
+            "goes from state 0 to state 2 at frame 6",
+        ),
+        (
+            "train_one_00 0 0 0 0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 ",
+            "ends in state 1",
+        ),
+    ] {
+        std::fs::write(p.join("bad.txt"), eq.replace(first, bad)).unwrap();
+        let out = acc(&["--alignments=ark,t:bad.txt"], "bad.acc");
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("class 'one': utterance 'train_one_00': the alignment ")
+                && err.contains(says),
+            "{bad}: {err}"
+        );
+        assert!(!p.join("bad.acc").exists());
+    }
+}

@@ -8,7 +8,9 @@
 //!
 //! The trainer, one HMM per class label (Kaldi's `steps/train_mono.sh`, HTK's HInit/HRest):
 //! [`HmmTrainOptions`]; [`init_hmms`] (flat start or HCompV-style global init) →
-//! [`accumulate`] (one job of a pass, `--mode viterbi|baum-welch`) → [`HmmAccs::merge`] →
+//! [`accumulate`] (one job of a pass, `--mode viterbi|baum-welch`; or [`accumulate_aligned`]
+//! along stored alignments, Kaldi's `gmm-acc-stats-ali`, from [`align`] or the equal alignment
+//! [`align_equal`]) → [`HmmAccs::merge`] →
 //! [`est_hmms`] (floors, mixing up on the `--mix-up-at` schedule); [`train_hmms`] runs the same
 //! functions in one process. Per-class options (`--class-opts`, e.g. `--num-states` by word
 //! length): [`init_hmms_with`], [`train_hmms_with`], [`HmmTrainOptions::for_class`]. Statistics
@@ -53,7 +55,7 @@ mod trainer;
 pub use acc::{HmmAccs, HmmClassAcc, HMM_ACC_MAGIC, HMM_ACC_VERSION};
 pub use algo::{Emissions, Posteriors, ViterbiPath};
 pub use align::IntVector;
-pub use error::{Error, Result};
+pub use error::{AlignmentFault, Error, Result};
 pub use exact::ExactHmmStats;
 pub use model::{Hmm, Topology};
 pub use options::{per_class_refusal, HmmInit, HmmTrainOptions, ScoreMode, TrainMode};
@@ -61,8 +63,9 @@ pub use set::{is_hmm_set, HmmClass, HmmSet, HMMSET_FORMAT, HMMSET_VERSION};
 pub use stats::{estimate_hmm, HmmEstimateOptions, HmmStats};
 pub use train::{equal_segments, flat_start};
 pub use trainer::{
-    accumulate, accumulate_class, align, durations_tsv, est_hmms, init_hmms, init_hmms_with,
-    train_hmms, train_hmms_with, UttAlignment,
+    accumulate, accumulate_aligned, accumulate_class, accumulate_class_aligned, align, align_equal,
+    durations_tsv, est_hmms, init_hmms, init_hmms_with, train_hmms, train_hmms_with, Alignments,
+    UttAlignment,
 };
 
 #[cfg(test)]

@@ -4,18 +4,21 @@
 
 use cepstra_gmm::{split, CovarianceType, Gmm};
 use cepstra_train::{ClassData, ClassOverrides, Overrides, TrainingData};
+use std::collections::HashMap;
+
 use ndarray::{Array1, Array2, Array3, ArrayView2};
 use rayon::prelude::*;
 
 use crate::acc::HmmAccs;
-use crate::error::{Error, Result};
+use crate::algo::Posteriors;
+use crate::error::{AlignmentFault, Error, Result};
 use crate::exact::{ExactHmmStats, HmmAccumulator, Occupancies};
 use crate::model::Hmm;
 use crate::options::{HmmInit, HmmTrainOptions, TrainMode};
 use crate::scaled::Scaled;
 use crate::set::{HmmClass, HmmSet};
 use crate::stats::{estimate_hmm, HmmEstimateOptions};
-use crate::train::flat_start;
+use crate::train::{equal_segments, flat_start};
 
 /// Global mean and covariance (f64) of a class's frames.
 fn global_stats(class: &ClassData) -> (Array1<f64>, Array2<f64>, f64) {
@@ -254,6 +257,18 @@ fn add_utterance(
     let Some(post) = post else {
         return Ok(false);
     };
+    add_posteriors(acc, hmm, feats, &post, label)?;
+    Ok(true)
+}
+
+/// Adds one utterance's log-domain [`Posteriors`] to `acc`.
+fn add_posteriors(
+    acc: &mut HmmAccumulator,
+    hmm: &Hmm,
+    feats: ArrayView2<'_, f32>,
+    post: &Posteriors,
+    label: &str,
+) -> Result<()> {
     let state_frames: Vec<f64> = post
         .state_occ
         .columns()
@@ -267,8 +282,7 @@ fn add_utterance(
         trans: &trans,
         total: post.total,
     };
-    acc.add_occupancies(hmm, feats, &occ, label)?;
-    Ok(true)
+    acc.add_occupancies(hmm, feats, &occ, label)
 }
 
 /// Exact statistics of one class's utterances (one job of a pass for that class): per utterance
@@ -323,6 +337,128 @@ pub fn accumulate(set: &HmmSet, data: &TrainingData, mode: TrainMode) -> Result<
                 )
             })?;
             Ok((i, accumulate_class(&set.classes[i].hmm, class, mode)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (i, st) in per_class {
+        let label = accs.classes[i].label.clone();
+        accs.classes[i].stats.merge(&st, &label)?;
+    }
+    Ok(accs)
+}
+
+/// The state sequences of [`accumulate_aligned`]: utterance id → the 0-based emitting state of
+/// each frame, as Kaldi's int-vector alignment tables hold them ([`crate::IntVector`]).
+pub type Alignments = HashMap<String, Vec<i32>>;
+
+/// Exact statistics of one class's utterances along given alignments (one job of a pass for
+/// that class, Kaldi's `gmm-acc-stats-ali`): per utterance [`Hmm::path_posteriors`] of its
+/// state sequence in `alignments`, summed in fixed point. An utterance without an alignment is
+/// skipped with a warning naming it and counted as skipped (Kaldi warns and skips); an
+/// alignment that does not fit the utterance or the model is an [`Error::Alignment`] naming it.
+pub fn accumulate_class_aligned(
+    hmm: &Hmm,
+    class: &ClassData,
+    alignments: &Alignments,
+) -> Result<ExactHmmStats> {
+    let label = class.label.as_str();
+    let zero = || ExactHmmStats::for_model(hmm);
+    let fault = |utt: &str, fault: AlignmentFault| Error::Alignment {
+        class: label.to_string(),
+        utt: utt.to_string(),
+        fault,
+    };
+    class
+        .utts
+        .par_iter()
+        .with_min_len(4)
+        .try_fold(
+            || HmmAccumulator::for_model(hmm),
+            |mut acc, u| -> Result<HmmAccumulator> {
+                let Some(ali) = alignments.get(&u.id) else {
+                    log::warn!(
+                        "class '{label}': utterance '{}' has no alignment: skipped",
+                        u.id
+                    );
+                    acc.skip();
+                    return Ok(acc);
+                };
+                let frames = u.feats.nrows();
+                if ali.len() != frames {
+                    let got = ali.len();
+                    return Err(fault(&u.id, AlignmentFault::Length { frames, got }));
+                }
+                let states = ali
+                    .iter()
+                    .enumerate()
+                    .map(|(frame, &j)| {
+                        usize::try_from(j).map_err(|_| AlignmentFault::StateOutOfRange {
+                            frame,
+                            state: i64::from(j),
+                            num_states: hmm.num_states(),
+                        })
+                    })
+                    .collect::<std::result::Result<Vec<usize>, _>>()
+                    .map_err(|f| fault(&u.id, f))?;
+                let em = hmm
+                    .emissions(u.feats.view())
+                    .map_err(|e| Error::class(label, format!("utterance '{}': {e}", u.id)))?;
+                let post = hmm
+                    .path_posteriors(&em, &states)
+                    .map_err(|f| fault(&u.id, f))?;
+                add_posteriors(&mut acc, hmm, u.feats.view(), &post, label)?;
+                Ok(acc)
+            },
+        )
+        .map(|acc| acc.and_then(|a| a.finish(label)))
+        .try_reduce(zero, |mut a, b| {
+            a.merge(&b, label)?;
+            Ok(a)
+        })
+}
+
+/// The statistics of every class of `set` over `data` along the given `alignments`
+/// (`acc-hmms --alignments`: one job of a Viterbi pass that does not realign, Kaldi's
+/// `gmm-acc-stats-ali`). The statistics are Viterbi training's ([`TrainMode::Viterbi`]):
+/// for alignments that are the best paths under `set` ([`align`]) they are the bytes
+/// [`accumulate`] gives in that mode. See [`accumulate_class_aligned`] for missing and bad
+/// alignments.
+///
+/// ```
+/// use cepstra_hmm::{accumulate, accumulate_aligned, align, init_hmms, Alignments, HmmTrainOptions, TrainMode};
+/// use cepstra_train::TrainingData;
+/// use ndarray::Array2;
+/// let utt = |u: usize| Array2::from_shape_fn((12 + u, 1), |(t, _)| (t / 4) as f32 + (u % 3) as f32 / 5.0);
+/// let feats: Vec<_> = (0..4).map(|u| (format!("u{u}"), utt(u))).collect();
+/// let text: Vec<_> = (0..4).map(|u| (format!("u{u}"), "w".to_string())).collect();
+/// let data = TrainingData::new(feats, &text)?;
+/// let opts = HmmTrainOptions { num_states: 3, num_gauss: 1, ..Default::default() };
+/// let set = init_hmms(&data, &opts)?;
+/// let alis: Alignments = align(&set, &data)?
+///     .into_iter()
+///     .map(|a| (a.utt, a.states.iter().map(|&s| s as i32).collect()))
+///     .collect();
+/// let aligned = accumulate_aligned(&set, &data, &alis)?;
+/// assert_eq!(aligned.to_bytes(), accumulate(&set, &data, TrainMode::Viterbi)?.to_bytes());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn accumulate_aligned(
+    set: &HmmSet,
+    data: &TrainingData,
+    alignments: &Alignments,
+) -> Result<HmmAccs> {
+    let mut accs = HmmAccs::for_set(set, TrainMode::Viterbi)?;
+    let per_class = data
+        .classes()
+        .par_iter()
+        .map(|class| -> Result<(usize, ExactHmmStats)> {
+            let i = set.index_of(&class.label).ok_or_else(|| {
+                Error::class(
+                    &class.label,
+                    "is in the text file but not in the model set: train with the same labels",
+                )
+            })?;
+            let hmm = &set.classes[i].hmm;
+            Ok((i, accumulate_class_aligned(hmm, class, alignments)?))
         })
         .collect::<Result<Vec<_>>>()?;
     for (i, st) in per_class {
@@ -511,6 +647,52 @@ pub fn align(set: &HmmSet, data: &TrainingData) -> Result<Vec<UttAlignment>> {
             })
             .collect::<Result<Vec<_>>>()?;
         out.extend(part);
+    }
+    out.sort_by(|a, b| a.utt.cmp(&b.utt));
+    Ok(out)
+}
+
+/// The equal alignment of every utterance of `data` (`align-hmms --equal`, Kaldi's
+/// `align-equal`): each utterance cut into as many equal segments as its class's HMM has
+/// states, frame t → state ⌊t·S/T⌋ ([`equal_segments`], the flat start's segmentation); the
+/// alignment of pass 0 in a Viterbi schedule that realigns only on some passes. No emissions
+/// are computed: `score` is NaN. An utterance with fewer frames than states gets an empty
+/// alignment (its caller warns and leaves it out). C-locale order of utterance ids.
+///
+/// ```
+/// use cepstra_hmm::{align_equal, init_hmms, HmmTrainOptions};
+/// use cepstra_train::TrainingData;
+/// use ndarray::Array2;
+/// let x = |t: usize| Array2::from_shape_fn((t, 1), |(i, _)| (i * 3 / t) as f32 + (i % 4) as f32 / 9.0);
+/// let feats = vec![("a".to_string(), x(7)), ("b".to_string(), x(2)), ("c".to_string(), x(30))];
+/// let text: Vec<_> = ["a", "b", "c"].iter().map(|u| (u.to_string(), "w".to_string())).collect();
+/// let data = TrainingData::new(feats, &text)?;
+/// let opts = HmmTrainOptions { num_states: 3, num_gauss: 1, ..Default::default() };
+/// let alis = align_equal(&init_hmms(&data, &opts)?, &data)?;
+/// assert_eq!(alis[0].states, vec![0, 0, 0, 1, 1, 2, 2]);
+/// assert!(alis[1].states.is_empty()); // 2 frames for 3 states
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn align_equal(set: &HmmSet, data: &TrainingData) -> Result<Vec<UttAlignment>> {
+    let mut out = Vec::with_capacity(data.num_utts());
+    for class in data.classes() {
+        let i = set.index_of(&class.label).ok_or_else(|| {
+            Error::class(&class.label, "is in the text file but not in the model set")
+        })?;
+        let s = set.classes[i].hmm.num_states();
+        out.extend(class.utts.iter().map(|u| {
+            let t = u.feats.nrows();
+            UttAlignment {
+                utt: u.id.clone(),
+                label: class.label.clone(),
+                states: if t < s {
+                    Vec::new()
+                } else {
+                    equal_segments(t, s)
+                },
+                score: f64::NAN,
+            }
+        }));
     }
     out.sort_by(|a, b| a.utt.cmp(&b.utt));
     Ok(out)
