@@ -88,7 +88,8 @@ check "--realign-iters 2: --nj 1 and --nj 3 give the same final.mdl bytes" cmp -
 check "--realign-iters 2: the log says which passes realigned" \
   test "$(cat exp/r2nj3/log/pass.{0,1,2,3}.log | grep -v average | tr '\n' '|')" = \
   "pass 0: not realigned: the equal alignment (align-hmms --equal)|pass 1: not realigned: the equal alignment (align-hmms --equal)|pass 2: realigned with 2.mdl|pass 3: not realigned: the alignment of pass 2 (2.mdl)|"
-check "--realign-iters 2: only pass 2 ran align-hmms" test "$(ls exp/r2nj3/log/ | grep -c '^align\.[0-9]*\.[0-9]*\.log$')" -eq 3
+ali_logs=(exp/r2nj3/log/align.[0-9]*.[0-9]*.log)
+check "--realign-iters 2: only pass 2 ran align-hmms" test "${#ali_logs[@]}" -eq 3
 # Resuming: the alignment on disk is now final.mdl's (and of 3 jobs); --stage 3 --nj 2 remakes pass 2's.
 rm exp/r2nj3/4.mdl exp/r2nj3/final.mdl
 "$root/recipes/train_hmms.sh" --nj 2 "${vopts[@]}" --realign-iters "2" --stage 3 data/train exp/r2nj3 > r2res.log 2>&1
