@@ -64,6 +64,15 @@ impl HmmAccs {
     pub fn for_set(set: &HmmSet, mode: TrainMode) -> Result<HmmAccs> {
         Ok(HmmAccs {
             fingerprint: set.fingerprint()?,
+            ..HmmAccs::for_set_unsigned(set, mode)
+        })
+    }
+
+    /// As [`HmmAccs::for_set`] with fingerprint 0 (statistics that stay in the process, as
+    /// `train-hmms`' passes: no serialisation of the set to hash).
+    pub(crate) fn for_set_unsigned(set: &HmmSet, mode: TrainMode) -> HmmAccs {
+        HmmAccs {
+            fingerprint: 0,
             iteration: set.iteration,
             mode,
             classes: set
@@ -74,7 +83,7 @@ impl HmmAccs {
                     stats: ExactHmmStats::for_model(&c.hmm),
                 })
                 .collect(),
-        })
+        }
     }
 
     /// Checks that these statistics were made with `set`; `what` names the file.

@@ -323,7 +323,18 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
 
 /// The statistics of every class of `set` over `data` (`acc-hmms`: one job of a pass).
 pub fn accumulate(set: &HmmSet, data: &TrainingData, mode: TrainMode) -> Result<HmmAccs> {
-    let mut accs = HmmAccs::for_set(set, mode)?;
+    accumulate_into(HmmAccs::for_set(set, mode)?, set, data, mode)
+}
+
+/// [`accumulate`] into `accs` (zero statistics shaped for `set`). [`train_hmms_with`] passes
+/// statistics without the set's fingerprint: they never leave the process, and the fingerprint
+/// (a hash of the whole set's JSON text) would cost a serialisation of every model per pass.
+fn accumulate_into(
+    mut accs: HmmAccs,
+    set: &HmmSet,
+    data: &TrainingData,
+    mode: TrainMode,
+) -> Result<HmmAccs> {
     // Classes in parallel too (each class's utterances are, inside accumulate_class): the sums
     // are exact, so the result does not depend on the schedule.
     let per_class = data
@@ -582,7 +593,12 @@ pub fn train_hmms_with(
 ) -> Result<HmmSet> {
     let mut set = init_hmms_with(data, opts, overrides)?;
     for _ in 0..opts.num_iters {
-        let accs = accumulate(&set, data, opts.mode)?;
+        let accs = accumulate_into(
+            HmmAccs::for_set_unsigned(&set, opts.mode),
+            &set,
+            data,
+            opts.mode,
+        )?;
         set = est_hmms(&set, &accs, None)?;
         for c in &set.classes {
             log::debug!(
