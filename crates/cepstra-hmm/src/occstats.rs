@@ -30,6 +30,8 @@ pub(crate) struct UttStats {
     xx: Vec<f64>,
     /// The components one frame occupies.
     active: Vec<u32>,
+    /// The components the utterance occupied (their sums are the non-zero ones).
+    touched: Vec<bool>,
 }
 
 impl UttStats {
@@ -51,12 +53,28 @@ impl UttStats {
         cov: CovarianceType,
     ) {
         let d = feats.ncols();
-        self.occ.clear();
-        self.occ.resize(k, 0.0);
-        self.first.clear();
-        self.first.resize(k * d, 0.0);
-        self.second.clear();
-        self.second.resize(k * Self::block(cov, d), 0.0);
+        let block = Self::block(cov, d);
+        if self.occ.len() == k && self.first.len() == k * d && self.second.len() == k * block {
+            // Only the components the last utterance touched hold non-zero sums (a full
+            // covariance block is D² values: zeroing all K per utterance would cost more than
+            // most utterances' sums).
+            for c in 0..k {
+                if self.touched[c] {
+                    self.occ[c] = 0.0;
+                    self.first[c * d..(c + 1) * d].fill(0.0);
+                    self.second[c * block..(c + 1) * block].fill(0.0);
+                }
+            }
+        } else {
+            self.occ.clear();
+            self.occ.resize(k, 0.0);
+            self.first.clear();
+            self.first.resize(k * d, 0.0);
+            self.second.clear();
+            self.second.resize(k * block, 0.0);
+        }
+        self.touched.clear();
+        self.touched.resize(k, false);
         self.x.resize(d, 0.0);
         self.xx.resize(d, 0.0);
         match KernelSet::best() {
@@ -129,6 +147,7 @@ impl UttStats {
             for &c in &active[..n] {
                 let c = c as usize;
                 let w = g[c];
+                self.touched[c] = true;
                 self.occ[c] += w;
                 for (f, &v) in self.first[c * d..(c + 1) * d].iter_mut().zip(x.iter()) {
                     *f += w * v;
