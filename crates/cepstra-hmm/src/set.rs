@@ -270,6 +270,34 @@ impl HmmSet {
         })
     }
 
+    /// [`HmmSet::score`] of several utterances under class `class`, their frames stacked in
+    /// `feats` (utterance u in rows `bounds[u]..bounds[u + 1]`), the utterances in parallel
+    /// (each scored alone: the same bits as [`HmmSet::score`]; with the classes also in
+    /// parallel, two threads do not wait on the class that is left over).
+    ///
+    /// # Errors
+    /// The first utterance's error (as [`HmmSet::score`]), or bounds outside `feats`.
+    pub fn score_batch(
+        &self,
+        class: usize,
+        feats: ArrayView2<'_, f32>,
+        bounds: &[usize],
+        mode: ScoreMode,
+    ) -> Result<Vec<f64>> {
+        use rayon::prelude::*;
+        if bounds.windows(2).any(|w| w[1] < w[0])
+            || bounds.last().is_some_and(|&b| b > feats.nrows())
+        {
+            return Err(Error::InvalidModel(
+                "utterance bounds outside the stacked frames".into(),
+            ));
+        }
+        bounds
+            .par_windows(2)
+            .map(|w| self.score(class, feats.slice(ndarray::s![w[0]..w[1], ..]), mode))
+            .collect()
+    }
+
     /// The JSON text (see the [module docs](self)).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = String::with_capacity(1 << 16);

@@ -7,7 +7,8 @@
 
 use cepstra_hmm::{
     accumulate, align, durations_tsv, est_hmms, init_hmms, init_hmms_with, train_hmms,
-    train_hmms_with, Error, HmmAccs, HmmInit, HmmSet, HmmTrainOptions, Topology, TrainMode,
+    train_hmms_with, Error, HmmAccs, HmmInit, HmmSet, HmmTrainOptions, ScoreMode, Topology,
+    TrainMode,
 };
 use cepstra_train::{ClassOverrides, Overrides, TrainingData};
 use ndarray::Array2;
@@ -542,4 +543,45 @@ fn per_class_options_that_make_no_sense_or_are_bad_are_errors() {
         init_hmms_with(&all, &base, &per_class),
         Err(Error::ClassOption { class, .. }) if class == "w0"
     ));
+}
+
+/// Scoring a batch of stacked utterances (classify's class-by-class path, utterances in
+/// parallel) gives each utterance's own score, bit for bit, forward and Viterbi, at 1 and 3
+/// threads; bounds outside the frames are an error.
+#[test]
+fn batch_scores_are_each_utterances_score() {
+    let (feats, text) = corpus(4, true);
+    let data = data_of(&feats, &text, |_| true);
+    let set = train_hmms(&data, &opts(TrainMode::BaumWelch)).unwrap();
+    let views: Vec<_> = feats.iter().map(|(_, x)| x.view()).collect();
+    let stacked = ndarray::concatenate(ndarray::Axis(0), &views).unwrap();
+    let mut bounds = vec![0];
+    for v in &views {
+        bounds.push(bounds[bounds.len() - 1] + v.nrows());
+    }
+    for mode in [ScoreMode::Forward, ScoreMode::Viterbi] {
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for c in 0..set.classes.len() {
+                let got = pool
+                    .install(|| set.score_batch(c, stacked.view(), &bounds, mode))
+                    .unwrap();
+                for (u, v) in views.iter().enumerate() {
+                    let want = set.score(c, v.view(), mode).unwrap();
+                    assert_eq!(
+                        got[u].to_bits(),
+                        want.to_bits(),
+                        "{mode:?} class {c} utt {u}"
+                    );
+                }
+            }
+        }
+    }
+    let short = [0, stacked.nrows() + 1];
+    assert!(set
+        .score_batch(0, stacked.view(), &short, ScoreMode::Forward)
+        .is_err());
 }

@@ -79,6 +79,16 @@ impl ClassScorer for HmmScorer {
             .score(class, feats, self.mode)
             .map_err(|e| e.to_string())
     }
+    fn score_class_batch(
+        &self,
+        class: usize,
+        feats: ndarray::ArrayView2<'_, f32>,
+        bounds: &[usize],
+    ) -> Result<Vec<f64>, String> {
+        self.set
+            .score_batch(class, feats, bounds, self.mode)
+            .map_err(|e| e.to_string())
+    }
 }
 
 pub fn run(a: Args) -> Result<()> {
