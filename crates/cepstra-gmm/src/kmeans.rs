@@ -49,6 +49,8 @@ type ChunkAssign = (Vec<usize>, Vec<f64>, Vec<f64>, Vec<f64>, f64);
 struct AssignOps<'a, T> {
     x: ArrayView2<'a, T>,
     norms: &'a [f64],
+    /// [`frame_rows`] of `x`, when the run keeps them.
+    rows: Option<&'a [f64]>,
     w: &'a [f64],
     k: usize,
     k8: usize,
@@ -93,18 +95,16 @@ impl<T: Elem> AssignOps<'_, T> {
         let cols = d + 1;
         let b = hi - lo;
         let bp = b.next_multiple_of(4);
-        // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile).
-        let xb = grow(&mut sc.xb, bp * cols);
-        for (dst, row) in xb
-            .chunks_exact_mut(cols)
-            .zip(x.slice_axis(Axis(0), (lo..hi).into()).outer_iter())
-        {
-            for (o, &v) in dst.iter_mut().zip(row.iter()) {
-                *o = v.to_f64();
+        // Rows [x, 1], padded to a multiple of 4 rows with zeros (the kernel's tile): the run's
+        // cached rows, or converted here.
+        let xb: &[f64] = match self.rows {
+            Some(rows) => &rows[lo * cols..(lo + bp) * cols],
+            None => {
+                let xb = grow(&mut sc.xb, bp * cols);
+                fill_rows(x.slice_axis(Axis(0), (lo..hi).into()), xb);
+                xb
             }
-            dst[d] = 1.0;
-        }
-        xb[b * cols..].fill(0.0);
+        };
         // Every element of the tiles is written (`replace`): no zeroing.
         let dots = grow(&mut sc.dots, bp * k8);
         tile_gemm(
@@ -152,6 +152,35 @@ impl<T: Elem> AssignOps<'_, T> {
         }
         (labels, dist, sums, counts, inertia)
     }
+}
+
+/// Frames × (D + 1) values at most for which a k-means run keeps the [x, 1] rows (f64) for all
+/// its Lloyd iterations instead of converting every chunk again (64 MB).
+const ROWS_CACHE_LIMIT: usize = 1 << 23;
+
+/// The rows [x, 1] (f64) of `x` into `out` (rows × (D + 1), then zero rows to its end).
+#[inline(always)]
+fn fill_rows<T: Elem>(x: ArrayView2<'_, T>, out: &mut [f64]) {
+    let d = x.ncols();
+    let cols = d + 1;
+    for (dst, row) in out.chunks_exact_mut(cols).zip(x.outer_iter()) {
+        for (o, &v) in dst.iter_mut().zip(row.iter()) {
+            *o = v.to_f64();
+        }
+        dst[d] = 1.0;
+    }
+    out[x.nrows() * cols..].fill(0.0);
+}
+
+/// The rows [x, 1] of all frames, padded with zero rows to a multiple of 4, when they fit in
+/// [`ROWS_CACHE_LIMIT`] (the chunks of [`assign`] start at multiples of 4).
+fn frame_rows<T: Elem>(x: ArrayView2<'_, T>) -> Option<Vec<f64>> {
+    let len = x.nrows().next_multiple_of(4) * (x.ncols() + 1);
+    (len <= ROWS_CACHE_LIMIT).then(|| {
+        let mut rows = vec![0.0; len];
+        fill_rows(x, &mut rows);
+        rows
+    })
 }
 
 /// Every frame's squared norm ‖x‖² (f64, summed in dimension order), with the check that every
@@ -217,8 +246,14 @@ thread_local! {
 /// Distances ‖x‖² + (‖c‖² − 2x·c): the second term for a block of frames and all centres at
 /// once, as the blocked GEMM [x, 1]·[−2Cᵀ; ‖c‖²] on the engine's f64 tile kernel (the diagonal
 /// E-step's shape), each element one FMA chain in a fixed order: the same bits for any thread
-/// count. `norms`: [`frame_norms`] of `x` (which has checked that every value is finite).
-fn assign<T: Elem>(x: ArrayView2<'_, T>, norms: &[f64], c: &Array2<f64>) -> Assign {
+/// count. `norms`: [`frame_norms`] of `x` (which has checked that every value is finite);
+/// `rows`: [`frame_rows`] of `x` when the run keeps them.
+fn assign<T: Elem>(
+    x: ArrayView2<'_, T>,
+    norms: &[f64],
+    rows: Option<&[f64]>,
+    c: &Array2<f64>,
+) -> Assign {
     let (n, d) = x.dim();
     let k = c.nrows();
     let ks = Kernels::best();
@@ -240,6 +275,7 @@ fn assign<T: Elem>(x: ArrayView2<'_, T>, norms: &[f64], c: &Array2<f64>) -> Assi
     let ops = AssignOps {
         x,
         norms,
+        rows,
         w: &w,
         k,
         k8,
@@ -374,7 +410,8 @@ pub(crate) fn kmeans_checked<T: Elem>(
     let mut c = kmeans_seeds(x, k, opts.init, opts.seed)?;
     // Mean per-dimension variance, for the tolerance.
     let norms = frame_norms(x)?;
-    let first = assign(x, &norms, &Array2::zeros((1, d)));
+    let rows = frame_rows(x);
+    let first = assign(x, &norms, rows.as_deref(), &Array2::zeros((1, d)));
     let mean: Vec<f64> = first.sums.iter().map(|s| s / n as f64).collect();
     let msq = first.inertia / n as f64; // mean ‖x‖²
     let mean_var = ((msq - mean.iter().map(|m| m * m).sum::<f64>()) / d as f64).max(0.0);
@@ -382,7 +419,7 @@ pub(crate) fn kmeans_checked<T: Elem>(
     let mut iterations = 0;
     let mut converged = false;
     let mut repaired = 0;
-    let mut a = assign(x, &norms, &c);
+    let mut a = assign(x, &norms, rows.as_deref(), &c);
     while iterations < opts.max_iters {
         iterations += 1;
         let mut newc = Array2::zeros((k, d));
@@ -407,7 +444,7 @@ pub(crate) fn kmeans_checked<T: Elem>(
         }
         let shift: f64 = (&newc - &c).iter().map(|v| v * v).sum();
         c = newc;
-        a = assign(x, &norms, &c);
+        a = assign(x, &norms, rows.as_deref(), &c);
         if shift <= tol {
             converged = true;
             break;
