@@ -317,28 +317,35 @@ impl<T: Elem> Prepared<T> {
                 // the f32 kernel also the centred frames.
                 let cd = diag_cols(d);
                 let cpt = bb.cpt;
+                // The rows feed the M-step and the GEMM E-step; an E-step alone on the f32
+                // kernel reads only the centred frames.
+                let rows = stats || !e_step || fast.is_none();
                 for (bi, row) in xb.outer_iter().enumerate() {
                     let row = row_slice(&row, &mut row_buf);
-                    let dst = &mut bb.xr[bi * cd..(bi + 1) * cd];
-                    let (lin, rest) = dst.split_at_mut(d);
                     let mut finite = true;
-                    for ((l, q), &v) in lin.iter_mut().zip(rest.iter_mut()).zip(row) {
-                        let v = v.to_f64();
-                        finite &= v.is_finite();
-                        *l = v;
-                        *q = v * v;
+                    if rows {
+                        let dst = &mut bb.xr[bi * cd..(bi + 1) * cd];
+                        let (lin, rest) = dst.split_at_mut(d);
+                        for ((l, q), &v) in lin.iter_mut().zip(rest.iter_mut()).zip(row) {
+                            let v = v.to_f64();
+                            finite &= v.is_finite();
+                            *l = v;
+                            *q = v * v;
+                        }
+                        dst[2 * d] = 1.0;
+                        dst[2 * d + 1..].iter_mut().for_each(|v| *v = 0.0);
+                    }
+                    if let (true, Some((_, _, center))) = (e_step, fast) {
+                        finite &= load_centred(row, center, &mut bb.xsf[bi * cpt..(bi + 1) * cpt]);
                     }
                     if !finite {
                         return Err(non_finite(row, first_frame + bi));
                     }
-                    dst[2 * d] = 1.0;
-                    dst[2 * d + 1..].iter_mut().for_each(|v| *v = 0.0);
-                    if let (true, Some((_, _, center))) = (e_step, fast) {
-                        load_centred(row, center, &mut bb.xsf[bi * cpt..(bi + 1) * cpt]);
-                    }
                 }
-                let bp = b.next_multiple_of(4);
-                bb.xr[b * cd..bp * cd].iter_mut().for_each(|v| *v = 0.0);
+                if rows {
+                    let bp = b.next_multiple_of(4);
+                    bb.xr[b * cd..bp * cd].iter_mut().for_each(|v| *v = 0.0);
+                }
             }
             Kind::Full { center, tri, .. } => {
                 let (cols, cp, cpt) = (d + 1, syrk_cols(d), bb.cpt);
