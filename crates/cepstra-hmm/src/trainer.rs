@@ -3,7 +3,7 @@
 //! `est-hmms`) and `train-hmms` call the very same functions, so they write the same bytes.
 
 use cepstra_gmm::{split, CovarianceType, Gmm};
-use cepstra_train::{ClassData, ClassOverrides, Overrides, TrainingData};
+use cepstra_train::{ClassData, ClassOverrides, Overrides, TrainingData, Utterance};
 use std::collections::HashMap;
 
 use ndarray::{Array1, Array2, Array3, ArrayView2};
@@ -291,6 +291,29 @@ fn add_posteriors(
 /// warning naming them.
 pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result<ExactHmmStats> {
     let label = class.label.as_str();
+    fold_utterances(hmm, class, |acc, work, u| {
+        if !add_utterance(acc, work, hmm, u.feats.view(), mode, label)? {
+            log::warn!(
+                "class '{label}': utterance '{}' ({} frames) is shorter than the model's shortest path ({} frames): skipped",
+                u.id,
+                u.feats.nrows(),
+                hmm.min_frames()
+            );
+            acc.skip();
+        }
+        Ok(())
+    })
+}
+
+/// One class's utterances in parallel, each added by `add` to its worker's accumulator (with
+/// that worker's scaled forward-backward buffers), the workers' exact sums then merged: the
+/// result does not depend on threads or grouping.
+fn fold_utterances(
+    hmm: &Hmm,
+    class: &ClassData,
+    add: impl Fn(&mut HmmAccumulator, &mut Scaled, &Utterance) -> Result<()> + Sync,
+) -> Result<ExactHmmStats> {
+    let label = class.label.as_str();
     let zero = || ExactHmmStats::for_model(hmm);
     class
         .utts
@@ -299,19 +322,8 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
         .try_fold(
             || (HmmAccumulator::for_model(hmm), Scaled::default()),
             |(mut acc, mut work), u| -> Result<(HmmAccumulator, Scaled)> {
-            match add_utterance(&mut acc, &mut work, hmm, u.feats.view(), mode, label)? {
-                true => {}
-                false => {
-                    log::warn!(
-                        "class '{label}': utterance '{}' ({} frames) is shorter than the model's shortest path ({} frames): skipped",
-                        u.id,
-                        u.feats.nrows(),
-                        hmm.min_frames()
-                    );
-                    acc.skip();
-                }
-            }
-            Ok((acc, work))
+                add(&mut acc, &mut work, u)?;
+                Ok((acc, work))
             },
         )
         .map(|acc| acc.and_then(|(a, _)| a.finish(label)))
@@ -319,6 +331,35 @@ pub fn accumulate_class(hmm: &Hmm, class: &ClassData, mode: TrainMode) -> Result
             a.merge(&b, label)?;
             Ok(a)
         })
+}
+
+/// The statistics of every class of `data` under its model in `set`, made by `per_class`
+/// (classes in parallel; each class's utterances are too, inside it), added to `accs`: the
+/// sums are exact, so the result does not depend on the schedule.
+fn accumulate_classes(
+    mut accs: HmmAccs,
+    set: &HmmSet,
+    data: &TrainingData,
+    per_class: impl Fn(&Hmm, &ClassData) -> Result<ExactHmmStats> + Sync,
+) -> Result<HmmAccs> {
+    let per_class = data
+        .classes()
+        .par_iter()
+        .map(|class| -> Result<(usize, ExactHmmStats)> {
+            let i = set.index_of(&class.label).ok_or_else(|| {
+                Error::class(
+                    &class.label,
+                    "is in the text file but not in the model set: train with the same labels",
+                )
+            })?;
+            Ok((i, per_class(&set.classes[i].hmm, class)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (i, st) in per_class {
+        let label = accs.classes[i].label.clone();
+        accs.classes[i].stats.merge(&st, &label)?;
+    }
+    Ok(accs)
 }
 
 /// The statistics of every class of `set` over `data` (`acc-hmms`: one job of a pass).
@@ -330,31 +371,14 @@ pub fn accumulate(set: &HmmSet, data: &TrainingData, mode: TrainMode) -> Result<
 /// statistics without the set's fingerprint: they never leave the process, and the fingerprint
 /// (a hash of the whole set's JSON text) would cost a serialisation of every model per pass.
 fn accumulate_into(
-    mut accs: HmmAccs,
+    accs: HmmAccs,
     set: &HmmSet,
     data: &TrainingData,
     mode: TrainMode,
 ) -> Result<HmmAccs> {
-    // Classes in parallel too (each class's utterances are, inside accumulate_class): the sums
-    // are exact, so the result does not depend on the schedule.
-    let per_class = data
-        .classes()
-        .par_iter()
-        .map(|class| -> Result<(usize, ExactHmmStats)> {
-            let i = set.index_of(&class.label).ok_or_else(|| {
-                Error::class(
-                    &class.label,
-                    "is in the text file but not in the model set: train with the same labels",
-                )
-            })?;
-            Ok((i, accumulate_class(&set.classes[i].hmm, class, mode)?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for (i, st) in per_class {
-        let label = accs.classes[i].label.clone();
-        accs.classes[i].stats.merge(&st, &label)?;
-    }
-    Ok(accs)
+    accumulate_classes(accs, set, data, |hmm, class| {
+        accumulate_class(hmm, class, mode)
+    })
 }
 
 /// The state sequences of [`accumulate_aligned`]: utterance id → the 0-based emitting state of
@@ -372,59 +396,45 @@ pub fn accumulate_class_aligned(
     alignments: &Alignments,
 ) -> Result<ExactHmmStats> {
     let label = class.label.as_str();
-    let zero = || ExactHmmStats::for_model(hmm);
     let fault = |utt: &str, fault: AlignmentFault| Error::Alignment {
         class: label.to_string(),
         utt: utt.to_string(),
         fault,
     };
-    class
-        .utts
-        .par_iter()
-        .with_min_len(4)
-        .try_fold(
-            || HmmAccumulator::for_model(hmm),
-            |mut acc, u| -> Result<HmmAccumulator> {
-                let Some(ali) = alignments.get(&u.id) else {
-                    log::warn!(
-                        "class '{label}': utterance '{}' has no alignment: skipped",
-                        u.id
-                    );
-                    acc.skip();
-                    return Ok(acc);
-                };
-                let frames = u.feats.nrows();
-                if ali.len() != frames {
-                    let got = ali.len();
-                    return Err(fault(&u.id, AlignmentFault::Length { frames, got }));
-                }
-                let states = ali
-                    .iter()
-                    .enumerate()
-                    .map(|(frame, &j)| {
-                        usize::try_from(j).map_err(|_| AlignmentFault::StateOutOfRange {
-                            frame,
-                            state: i64::from(j),
-                            num_states: hmm.num_states(),
-                        })
-                    })
-                    .collect::<std::result::Result<Vec<usize>, _>>()
-                    .map_err(|f| fault(&u.id, f))?;
-                let em = hmm
-                    .emissions(u.feats.view())
-                    .map_err(|e| Error::class(label, format!("utterance '{}': {e}", u.id)))?;
-                let post = hmm
-                    .path_posteriors(&em, &states)
-                    .map_err(|f| fault(&u.id, f))?;
-                add_posteriors(&mut acc, hmm, u.feats.view(), &post, label)?;
-                Ok(acc)
-            },
-        )
-        .map(|acc| acc.and_then(|a| a.finish(label)))
-        .try_reduce(zero, |mut a, b| {
-            a.merge(&b, label)?;
-            Ok(a)
-        })
+    fold_utterances(hmm, class, |acc, _, u| {
+        let Some(ali) = alignments.get(&u.id) else {
+            log::warn!(
+                "class '{label}': utterance '{}' has no alignment: skipped",
+                u.id
+            );
+            acc.skip();
+            return Ok(());
+        };
+        let frames = u.feats.nrows();
+        if ali.len() != frames {
+            let got = ali.len();
+            return Err(fault(&u.id, AlignmentFault::Length { frames, got }));
+        }
+        let states = ali
+            .iter()
+            .enumerate()
+            .map(|(frame, &j)| {
+                usize::try_from(j).map_err(|_| AlignmentFault::StateOutOfRange {
+                    frame,
+                    state: i64::from(j),
+                    num_states: hmm.num_states(),
+                })
+            })
+            .collect::<std::result::Result<Vec<usize>, _>>()
+            .map_err(|f| fault(&u.id, f))?;
+        let em = hmm
+            .emissions(u.feats.view())
+            .map_err(|e| Error::class(label, format!("utterance '{}': {e}", u.id)))?;
+        let post = hmm
+            .path_posteriors(&em, &states)
+            .map_err(|f| fault(&u.id, f))?;
+        add_posteriors(acc, hmm, u.feats.view(), &post, label)
+    })
 }
 
 /// The statistics of every class of `set` over `data` along the given `alignments`
@@ -457,26 +467,12 @@ pub fn accumulate_aligned(
     data: &TrainingData,
     alignments: &Alignments,
 ) -> Result<HmmAccs> {
-    let mut accs = HmmAccs::for_set(set, TrainMode::Viterbi)?;
-    let per_class = data
-        .classes()
-        .par_iter()
-        .map(|class| -> Result<(usize, ExactHmmStats)> {
-            let i = set.index_of(&class.label).ok_or_else(|| {
-                Error::class(
-                    &class.label,
-                    "is in the text file but not in the model set: train with the same labels",
-                )
-            })?;
-            let hmm = &set.classes[i].hmm;
-            Ok((i, accumulate_class_aligned(hmm, class, alignments)?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for (i, st) in per_class {
-        let label = accs.classes[i].label.clone();
-        accs.classes[i].stats.merge(&st, &label)?;
-    }
-    Ok(accs)
+    accumulate_classes(
+        HmmAccs::for_set(set, TrainMode::Viterbi)?,
+        set,
+        data,
+        |hmm, class| accumulate_class_aligned(hmm, class, alignments),
+    )
 }
 
 /// Re-estimates every class of `set` from the summed statistics `accs` (`est-hmms`). `mix_up`:
